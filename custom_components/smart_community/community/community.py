@@ -1,0 +1,59 @@
+"""The runtime of one residential community: its buildings and its residents."""
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from .models import TAG_ELDERLY_LIVING_ALONE
+from .registry import ResidentsRegistry
+
+
+@dataclass(slots=True, frozen=True)
+class Building:
+    """A building of the community, as configured by the property manager."""
+
+    building_id: str
+    name: str
+
+
+@dataclass(slots=True, frozen=True)
+class Occupancy:
+    """Who lives in a building or in the whole community."""
+
+    residents: int
+    households: int
+    elderly_living_alone: int
+
+
+class Community:
+    """One residential community (小区): its buildings and residents registry."""
+
+    def __init__(
+        self, name: str, registry: ResidentsRegistry, buildings: Iterable[Building]
+    ) -> None:
+        """Create the runtime of a community."""
+        self.name = name
+        self.registry = registry
+        self.buildings: dict[str, Building] = {
+            building.building_id: building for building in buildings
+        }
+
+    def building_occupancy(self, building_id: str) -> Occupancy:
+        """Count the residents, households and elderly living alone in a building."""
+        residents = self.registry.residents_in_building(building_id)
+        return Occupancy(
+            residents=len(residents),
+            households=len({resident.household for resident in residents}),
+            elderly_living_alone=sum(
+                TAG_ELDERLY_LIVING_ALONE in resident.tags for resident in residents
+            ),
+        )
+
+    def occupancy(self) -> Occupancy:
+        """Count the residents, households and elderly living alone in the community."""
+        return Occupancy(
+            residents=len(self.registry),
+            households=len(self.registry.households),
+            elderly_living_alone=len(
+                self.registry.residents_with_tag(TAG_ELDERLY_LIVING_ALONE)
+            ),
+        )

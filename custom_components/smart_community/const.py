@@ -1,0 +1,16 @@
+"""Constants of the Smart Community integration."""
+
+import logging
+from typing import Final
+
+DOMAIN: Final = "smart_community"
+LOGGER = logging.getLogger(__package__)
+
+CONF_BUILDING_ID: Final = "building_id"
+
+SUBENTRY_TYPE_BUILDING: Final = "building"
+
+# Saving the registry is debounced: a burst of service calls becomes one write.
+SAVE_DELAY_SECONDS: Final = 1.0
+# After a failed write (a full disk, a read-only folder) the next attempt waits this long.
+SAVE_RETRY_SECONDS: Final = 60.0

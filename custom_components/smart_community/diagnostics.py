@@ -1,0 +1,69 @@
+"""Diagnostics of a community, with everything personal redacted."""
+
+from typing import Any
+
+from homeassistant.components.diagnostics import async_redact_data
+from homeassistant.core import HomeAssistant
+from homeassistant.util import dt as dt_util
+
+from .runtime import SmartCommunityConfigEntry
+
+# Names, phone numbers, plates and notify targets identify people.
+TO_REDACT = {
+    "name",
+    "phone",
+    "plate",
+    "plates",
+    "notify_targets",
+    "visitor_name",
+    "label",
+}
+# Enough residents to see the shape of the data without dumping thousands.
+SAMPLE_SIZE = 20
+
+
+async def async_get_config_entry_diagnostics(
+    hass: HomeAssistant, entry: SmartCommunityConfigEntry
+) -> dict[str, Any]:
+    """Describe the community entry, its buildings and its registry."""
+    community = entry.runtime_data
+    registry = community.registry
+    occupancy = community.occupancy()
+    stored = registry.to_dict()
+    tags: dict[str, int] = {}
+    for resident in registry.residents:
+        for tag in resident.tags:
+            tags[tag] = tags.get(tag, 0) + 1
+    return {
+        "entry": {
+            "title": entry.title,
+            "version": f"{entry.version}.{entry.minor_version}",
+            "data": dict(entry.data),
+        },
+        "subentries": [
+            {
+                "subentry_type": subentry.subentry_type,
+                "unique_id": subentry.unique_id,
+                "data": dict(subentry.data),
+            }
+            for subentry in entry.subentries.values()
+        ],
+        "counts": {
+            "residents": occupancy.residents,
+            "households": occupancy.households,
+            "elderly_living_alone": occupancy.elderly_living_alone,
+            "vehicles": len(registry.vehicles),
+            "visitor_passes": len(registry.visitor_passes),
+            "active_visitor_passes": len(
+                registry.active_visitor_passes(dt_util.utcnow())
+            ),
+        },
+        "tags": tags,
+        "sample": async_redact_data(
+            {
+                key: value[:SAMPLE_SIZE] if isinstance(value, list) else value
+                for key, value in stored.items()
+            },
+            TO_REDACT,
+        ),
+    }

@@ -1,0 +1,223 @@
+"""Sensors: who lives in the community and in each building."""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import override
+
+from homeassistant.components.sensor import (
+    SensorEntity,
+    SensorEntityDescription,
+    SensorStateClass,
+)
+from homeassistant.config_entries import ConfigSubentry
+from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
+from homeassistant.helpers.dispatcher import async_dispatcher_connect
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+from homeassistant.helpers.event import async_track_point_in_utc_time
+from homeassistant.util import dt as dt_util
+
+from .community.community import Community, Occupancy
+from .const import SUBENTRY_TYPE_BUILDING
+from .entity import BuildingEntity, SmartCommunityEntity
+from .runtime import SmartCommunityConfigEntry, signal_subentries_added
+
+# Entities only read the registry in memory; nothing is fetched.
+PARALLEL_UPDATES = 0
+
+
+@dataclass(frozen=True, kw_only=True)
+class CommunitySensorEntityDescription(SensorEntityDescription):
+    """Describes a count over the whole community."""
+
+    value_fn: Callable[[Community, datetime], int]
+
+
+@dataclass(frozen=True, kw_only=True)
+class BuildingSensorEntityDescription(SensorEntityDescription):
+    """Describes a count over one building."""
+
+    value_fn: Callable[[Occupancy], int]
+
+
+COMMUNITY_SENSORS: tuple[CommunitySensorEntityDescription, ...] = (
+    CommunitySensorEntityDescription(
+        key="residents",
+        translation_key="residents",
+        state_class=SensorStateClass.MEASUREMENT,
+        value_fn=lambda community, _now: community.occupancy().residents,
+    ),
+    CommunitySensorEntityDescription(
+        key="households",
+        translation_key="households",
+        state_class=SensorStateClass.MEASUREMENT,
+        value_fn=lambda community, _now: community.occupancy().households,
+    ),
+    CommunitySensorEntityDescription(
+        key="elderly_living_alone",
+        translation_key="elderly_living_alone",
+        state_class=SensorStateClass.MEASUREMENT,
+        value_fn=lambda community, _now: community.occupancy().elderly_living_alone,
+    ),
+    CommunitySensorEntityDescription(
+        key="vehicles",
+        translation_key="vehicles",
+        state_class=SensorStateClass.MEASUREMENT,
+        value_fn=lambda community, _now: len(community.registry.vehicles),
+    ),
+    CommunitySensorEntityDescription(
+        key="active_visitor_passes",
+        translation_key="active_visitor_passes",
+        state_class=SensorStateClass.MEASUREMENT,
+        value_fn=lambda community, now: len(
+            community.registry.active_visitor_passes(now)
+        ),
+    ),
+)
+
+BUILDING_SENSORS: tuple[BuildingSensorEntityDescription, ...] = (
+    BuildingSensorEntityDescription(
+        key="residents",
+        translation_key="residents",
+        state_class=SensorStateClass.MEASUREMENT,
+        value_fn=lambda occupancy: occupancy.residents,
+    ),
+    BuildingSensorEntityDescription(
+        key="households",
+        translation_key="households",
+        state_class=SensorStateClass.MEASUREMENT,
+        value_fn=lambda occupancy: occupancy.households,
+    ),
+    BuildingSensorEntityDescription(
+        key="elderly_living_alone",
+        translation_key="elderly_living_alone",
+        state_class=SensorStateClass.MEASUREMENT,
+        value_fn=lambda occupancy: occupancy.elderly_living_alone,
+    ),
+)
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: SmartCommunityConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Add the community's sensors, and each building's as buildings are added."""
+    async_add_entities(
+        CommunitySensor(entry, description) for description in COMMUNITY_SENSORS
+    )
+    added: set[str] = set()
+
+    @callback
+    def async_add_buildings() -> None:
+        for subentry in entry.get_subentries_of_type(SUBENTRY_TYPE_BUILDING):
+            if subentry.subentry_id in added:
+                continue
+            added.add(subentry.subentry_id)
+            async_add_entities(
+                (
+                    BuildingSensor(hass, entry, subentry, description)
+                    for description in BUILDING_SENSORS
+                ),
+                config_subentry_id=subentry.subentry_id,
+            )
+
+    async_add_buildings()
+    entry.async_on_unload(
+        async_dispatcher_connect(
+            hass, signal_subentries_added(entry.entry_id), async_add_buildings
+        )
+    )
+
+
+class CommunitySensor(SmartCommunityEntity, SensorEntity):
+    """A count over the whole community, refreshed when the registry changes."""
+
+    entity_description: CommunitySensorEntityDescription
+    _cancel_timer: CALLBACK_TYPE | None = None
+
+    def __init__(
+        self,
+        entry: SmartCommunityConfigEntry,
+        description: CommunitySensorEntityDescription,
+    ) -> None:
+        """Create the sensor from its description."""
+        super().__init__(entry, description.key)
+        self.entity_description = description
+
+    @override
+    async def async_added_to_hass(self) -> None:
+        """Follow the registry, and the clock for visitor passes."""
+        self.async_on_remove(self.community.registry.add_listener(self._async_changed))
+        self.async_on_remove(self._async_cancel_timer)
+        self._async_refresh()
+
+    @callback
+    def _async_changed(self) -> None:
+        """Recount after a change to the registry."""
+        self._async_refresh()
+        self.async_write_ha_state()
+
+    @callback
+    def _async_refresh(self) -> None:
+        """Count now, and wake up when a visitor pass starts or ends."""
+        now = dt_util.utcnow()
+        self._attr_native_value = self.entity_description.value_fn(self.community, now)
+        self._async_cancel_timer()
+        if (
+            self.entity_description.key == "active_visitor_passes"
+            and (next_change := self.community.registry.next_pass_change(now))
+            is not None
+        ):
+            self._cancel_timer = async_track_point_in_utc_time(
+                self.hass, self._async_clock_changed, next_change
+            )
+
+    @callback
+    def _async_clock_changed(self, _now: datetime) -> None:
+        """Recount when a visitor pass started or ended."""
+        self._cancel_timer = None
+        self._async_changed()
+
+    @callback
+    def _async_cancel_timer(self) -> None:
+        """Stop waiting for the next visitor pass change."""
+        if self._cancel_timer is not None:
+            self._cancel_timer()
+            self._cancel_timer = None
+
+
+class BuildingSensor(BuildingEntity, SensorEntity):
+    """A count over one building, refreshed when the registry changes."""
+
+    entity_description: BuildingSensorEntityDescription
+
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        entry: SmartCommunityConfigEntry,
+        subentry: ConfigSubentry,
+        description: BuildingSensorEntityDescription,
+    ) -> None:
+        """Create the sensor from its description."""
+        super().__init__(hass, entry, subentry, description.key)
+        self.entity_description = description
+
+    @override
+    async def async_added_to_hass(self) -> None:
+        """Follow the registry."""
+        self.async_on_remove(self.community.registry.add_listener(self._async_changed))
+        self._async_refresh()
+
+    @callback
+    def _async_changed(self) -> None:
+        """Recount after a change to the registry."""
+        self._async_refresh()
+        self.async_write_ha_state()
+
+    @callback
+    def _async_refresh(self) -> None:
+        """Count the building's occupants."""
+        self._attr_native_value = self.entity_description.value_fn(
+            self.community.building_occupancy(self.building_id)
+        )

@@ -1,0 +1,396 @@
+"""Actions that manage a community's residents, vehicles and visitor passes."""
+
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.const import ATTR_CONFIG_ENTRY_ID
+from homeassistant.core import (
+    HomeAssistant,
+    ServiceCall,
+    ServiceResponse,
+    SupportsResponse,
+    callback,
+)
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers.translation import async_get_translations
+from homeassistant.util import dt as dt_util
+import probatio
+
+from .community.community import Community
+from .community.csv_io import export_residents_csv, import_residents_csv
+from .community.errors import CommunityError, CsvImportError
+from .community.models import Household
+from .const import DOMAIN
+
+SERVICE_ADD_RESIDENT = "add_resident"
+SERVICE_UPDATE_RESIDENT = "update_resident"
+SERVICE_REMOVE_RESIDENT = "remove_resident"
+SERVICE_ADD_VEHICLE = "add_vehicle"
+SERVICE_REMOVE_VEHICLE = "remove_vehicle"
+SERVICE_ADD_VISITOR_PASS = "add_visitor_pass"
+SERVICE_REMOVE_VISITOR_PASS = "remove_visitor_pass"
+SERVICE_IMPORT_RESIDENTS = "import_residents"
+SERVICE_EXPORT_RESIDENTS = "export_residents"
+
+ATTR_RESIDENT_ID = "resident_id"
+ATTR_NAME = "name"
+ATTR_BUILDING = "building"
+ATTR_UNIT = "unit"
+ATTR_ROOM = "room"
+ATTR_PHONE = "phone"
+ATTR_TAGS = "tags"
+ATTR_NOTIFY_TARGETS = "notify_targets"
+ATTR_PLATE = "plate"
+ATTR_LABEL = "label"
+ATTR_PASS_ID = "pass_id"
+ATTR_VISITOR_NAME = "visitor_name"
+ATTR_HOST_RESIDENT_ID = "host_resident_id"
+ATTR_VALID_FROM = "valid_from"
+ATTR_VALID_UNTIL = "valid_until"
+ATTR_PATH = "path"
+ATTR_MODE = "mode"
+ATTR_ENCODING = "encoding"
+
+IMPORT_MODES = ("merge", "replace")
+EXPORT_ENCODINGS = {"utf-8": "utf-8-sig", "gb18030": "gb18030"}
+# A failed import lists this many bad rows in its message; the rest are counted.
+MAX_ROWS_IN_MESSAGE = 10
+
+ENTRY = {probatio.Required(ATTR_CONFIG_ENTRY_ID): cv.string}
+TEXT_LIST = probatio.All(cv.ensure_list, [cv.string])
+
+RESIDENT_FIELDS = {
+    probatio.Optional(ATTR_PHONE): probatio.Any(None, cv.string),
+    probatio.Optional(ATTR_TAGS): TEXT_LIST,
+    probatio.Optional(ATTR_NOTIFY_TARGETS): TEXT_LIST,
+}
+
+SCHEMAS: dict[str, probatio.Schema] = {
+    SERVICE_ADD_RESIDENT: probatio.Schema(
+        ENTRY
+        | RESIDENT_FIELDS
+        | {
+            probatio.Required(ATTR_NAME): cv.string,
+            probatio.Required(ATTR_BUILDING): cv.string,
+            probatio.Required(ATTR_UNIT): cv.string,
+            probatio.Required(ATTR_ROOM): cv.string,
+            probatio.Optional(ATTR_RESIDENT_ID): cv.string,
+        }
+    ),
+    SERVICE_UPDATE_RESIDENT: probatio.Schema(
+        ENTRY
+        | RESIDENT_FIELDS
+        | {
+            probatio.Required(ATTR_RESIDENT_ID): cv.string,
+            probatio.Optional(ATTR_NAME): cv.string,
+            probatio.Optional(ATTR_BUILDING): cv.string,
+            probatio.Optional(ATTR_UNIT): cv.string,
+            probatio.Optional(ATTR_ROOM): cv.string,
+        }
+    ),
+    SERVICE_REMOVE_RESIDENT: probatio.Schema(
+        ENTRY | {probatio.Required(ATTR_RESIDENT_ID): cv.string}
+    ),
+    SERVICE_ADD_VEHICLE: probatio.Schema(
+        ENTRY
+        | {
+            probatio.Required(ATTR_RESIDENT_ID): cv.string,
+            probatio.Required(ATTR_PLATE): cv.string,
+            probatio.Optional(ATTR_LABEL): cv.string,
+        }
+    ),
+    SERVICE_REMOVE_VEHICLE: probatio.Schema(
+        ENTRY | {probatio.Required(ATTR_PLATE): cv.string}
+    ),
+    SERVICE_ADD_VISITOR_PASS: probatio.Schema(
+        ENTRY
+        | {
+            probatio.Required(ATTR_VISITOR_NAME): cv.string,
+            probatio.Required(ATTR_HOST_RESIDENT_ID): cv.string,
+            probatio.Required(ATTR_VALID_UNTIL): cv.datetime,
+            probatio.Optional(ATTR_VALID_FROM): cv.datetime,
+            probatio.Optional(ATTR_PLATE): cv.string,
+        }
+    ),
+    SERVICE_REMOVE_VISITOR_PASS: probatio.Schema(
+        ENTRY | {probatio.Required(ATTR_PASS_ID): cv.string}
+    ),
+    SERVICE_IMPORT_RESIDENTS: probatio.Schema(
+        ENTRY
+        | {
+            probatio.Required(ATTR_PATH): cv.string,
+            probatio.Optional(ATTR_MODE, default="merge"): probatio.In(IMPORT_MODES),
+        }
+    ),
+    SERVICE_EXPORT_RESIDENTS: probatio.Schema(
+        ENTRY
+        | {
+            probatio.Required(ATTR_PATH): cv.string,
+            probatio.Optional(ATTR_ENCODING, default="utf-8"): probatio.In(
+                tuple(EXPORT_ENCODINGS)
+            ),
+        }
+    ),
+}
+
+
+def _community_of(call: ServiceCall) -> Community:
+    """Find the loaded community an action is aimed at."""
+    entry_id: str = call.data[ATTR_CONFIG_ENTRY_ID]
+    entry = call.hass.config_entries.async_get_entry(entry_id)
+    if entry is None or entry.domain != DOMAIN:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="community_not_found",
+            translation_placeholders={"entry_id": entry_id},
+        )
+    if entry.state is not ConfigEntryState.LOADED:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="community_not_loaded",
+            translation_placeholders={"community": entry.title},
+        )
+    community: Community = entry.runtime_data
+    return community
+
+
+def _allowed_path(hass: HomeAssistant, raw_path: str) -> Path:
+    """Refuse paths outside the folders the user allowed in allowlist_external_dirs."""
+    path = Path(raw_path)
+    if not hass.config.is_allowed_path(str(path)):
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="path_not_allowed",
+            translation_placeholders={"path": raw_path},
+        )
+    return path
+
+
+def _aware(value: datetime) -> datetime:
+    """Read a naive time as Home Assistant's local time."""
+    return dt_util.as_utc(value)
+
+
+def _validation_error(err: CommunityError) -> ServiceValidationError:
+    """Turn a registry error into the user's language."""
+    return ServiceValidationError(
+        translation_domain=DOMAIN,
+        translation_key=err.translation_key,
+        translation_placeholders=err.translation_placeholders,
+    )
+
+
+async def _import_error(hass: HomeAssistant, err: CsvImportError) -> ServiceValidationError:
+    """List the bad rows of a refused import, each in the user's language."""
+    translations = await async_get_translations(
+        hass, hass.config.language, "exceptions", {DOMAIN}
+    )
+
+    def message(key: str, placeholders: dict[str, str]) -> str:
+        template = translations.get(f"component.{DOMAIN}.exceptions.{key}.message", key)
+        try:
+            return template.format(**placeholders)
+        except KeyError, IndexError, ValueError:
+            return template
+
+    lines = [
+        message(
+            "csv_row",
+            {
+                "row": str(row_error.row),
+                "column": row_error.column or "-",
+                "error": message(
+                    row_error.error.translation_key,
+                    row_error.error.translation_placeholders,
+                ),
+            },
+        )
+        for row_error in err.row_errors[:MAX_ROWS_IN_MESSAGE]
+    ]
+    if (more := len(err.row_errors) - MAX_ROWS_IN_MESSAGE) > 0:
+        lines.append(message("csv_more_rows", {"count": str(more)}))
+    return ServiceValidationError(
+        translation_domain=DOMAIN,
+        translation_key=err.translation_key,
+        translation_placeholders=err.translation_placeholders
+        | {"errors": "; ".join(lines)},
+    )
+
+
+def _household(data: dict[str, Any]) -> Household:
+    """Build the household address from the action's fields."""
+    return Household(data[ATTR_BUILDING], data[ATTR_UNIT], data[ATTR_ROOM])
+
+
+async def _add_resident(call: ServiceCall) -> ServiceResponse:
+    """Add a resident and answer with their ID."""
+    community = _community_of(call)
+    data = call.data
+    resident = community.registry.add_resident(
+        name=data[ATTR_NAME],
+        household=_household(dict(data)),
+        phone=data.get(ATTR_PHONE),
+        tags=data.get(ATTR_TAGS, ()),
+        notify_targets=data.get(ATTR_NOTIFY_TARGETS, ()),
+        resident_id=data.get(ATTR_RESIDENT_ID),
+    )
+    return {ATTR_RESIDENT_ID: resident.resident_id}
+
+
+async def _update_resident(call: ServiceCall) -> ServiceResponse:
+    """Change the given fields of a resident."""
+    community = _community_of(call)
+    data = call.data
+    registry = community.registry
+    current = registry.get_resident(data[ATTR_RESIDENT_ID])
+    changes: dict[str, Any] = {
+        key: data[key]
+        for key in (ATTR_NAME, ATTR_PHONE, ATTR_TAGS, ATTR_NOTIFY_TARGETS)
+        if key in data
+    }
+    if any(key in data for key in (ATTR_BUILDING, ATTR_UNIT, ATTR_ROOM)):
+        changes["household"] = Household(
+            data.get(ATTR_BUILDING, current.household.building),
+            data.get(ATTR_UNIT, current.household.unit),
+            data.get(ATTR_ROOM, current.household.room),
+        )
+    registry.update_resident(current.resident_id, **changes)
+    return None
+
+
+async def _remove_resident(call: ServiceCall) -> ServiceResponse:
+    """Remove a resident with their vehicles and the visitor passes they host."""
+    _community_of(call).registry.remove_resident(call.data[ATTR_RESIDENT_ID])
+    return None
+
+
+async def _add_vehicle(call: ServiceCall) -> ServiceResponse:
+    """Register a resident's vehicle and answer with its normalised plate."""
+    vehicle = _community_of(call).registry.add_vehicle(
+        call.data[ATTR_RESIDENT_ID], call.data[ATTR_PLATE], call.data.get(ATTR_LABEL)
+    )
+    return {ATTR_PLATE: vehicle.plate}
+
+
+async def _remove_vehicle(call: ServiceCall) -> ServiceResponse:
+    """Forget a vehicle."""
+    _community_of(call).registry.remove_vehicle(call.data[ATTR_PLATE])
+    return None
+
+
+async def _add_visitor_pass(call: ServiceCall) -> ServiceResponse:
+    """Issue a visitor pass and answer with its ID."""
+    data = call.data
+    visitor_pass = _community_of(call).registry.add_visitor_pass(
+        visitor_name=data[ATTR_VISITOR_NAME],
+        host_resident_id=data[ATTR_HOST_RESIDENT_ID],
+        valid_from=_aware(data.get(ATTR_VALID_FROM, dt_util.utcnow())),
+        valid_until=_aware(data[ATTR_VALID_UNTIL]),
+        plate=data.get(ATTR_PLATE),
+    )
+    return {ATTR_PASS_ID: visitor_pass.pass_id}
+
+
+async def _remove_visitor_pass(call: ServiceCall) -> ServiceResponse:
+    """Withdraw a visitor pass."""
+    _community_of(call).registry.remove_visitor_pass(call.data[ATTR_PASS_ID])
+    return None
+
+
+async def _import_residents(call: ServiceCall) -> ServiceResponse:
+    """Import residents from a CSV file, entirely or not at all."""
+    hass = call.hass
+    community = _community_of(call)
+    path = _allowed_path(hass, call.data[ATTR_PATH])
+    try:
+        content = await hass.async_add_executor_job(path.read_bytes)
+    except OSError as err:
+        raise HomeAssistantError(
+            translation_domain=DOMAIN,
+            translation_key="file_read_failed",
+            translation_placeholders={"path": str(path), "error": err.strerror or str(err)},
+        ) from err
+    try:
+        report = import_residents_csv(
+            community.registry, content, replace=call.data[ATTR_MODE] == "replace"
+        )
+    except CsvImportError as err:
+        raise await _import_error(hass, err) from err
+    return {
+        "added": report.added,
+        "updated": report.updated,
+        "removed": report.removed,
+        "vehicles": report.vehicles,
+        "ignored_columns": list(report.ignored_columns),
+    }
+
+
+async def _export_residents(call: ServiceCall) -> ServiceResponse:
+    """Write every resident to a CSV file."""
+    hass = call.hass
+    community = _community_of(call)
+    path = _allowed_path(hass, call.data[ATTR_PATH])
+    content = export_residents_csv(
+        community.registry, encoding=EXPORT_ENCODINGS[call.data[ATTR_ENCODING]]
+    )
+    try:
+        await hass.async_add_executor_job(_write_atomically, path, content)
+    except OSError as err:
+        raise HomeAssistantError(
+            translation_domain=DOMAIN,
+            translation_key="file_write_failed",
+            translation_placeholders={"path": str(path), "error": err.strerror or str(err)},
+        ) from err
+    return {"path": str(path), "residents": len(community.registry)}
+
+
+def _write_atomically(path: Path, content: bytes) -> None:
+    """Write a file so that a reader never sees half of it."""
+    partial_path = path.with_name(f".{path.name}.partial")
+    try:
+        partial_path.write_bytes(content)
+        partial_path.replace(path)
+    finally:
+        partial_path.unlink(missing_ok=True)
+
+
+type _Handler = Callable[[ServiceCall], Awaitable[ServiceResponse]]
+
+
+async def _translating_errors(handler: _Handler, call: ServiceCall) -> ServiceResponse:
+    """Run an action; registry errors become translated validation errors."""
+    try:
+        return await handler(call)
+    except CommunityError as err:
+        raise _validation_error(err) from err
+
+
+HANDLERS: dict[str, tuple[_Handler, SupportsResponse]] = {
+    SERVICE_ADD_RESIDENT: (_add_resident, SupportsResponse.OPTIONAL),
+    SERVICE_UPDATE_RESIDENT: (_update_resident, SupportsResponse.NONE),
+    SERVICE_REMOVE_RESIDENT: (_remove_resident, SupportsResponse.NONE),
+    SERVICE_ADD_VEHICLE: (_add_vehicle, SupportsResponse.OPTIONAL),
+    SERVICE_REMOVE_VEHICLE: (_remove_vehicle, SupportsResponse.NONE),
+    SERVICE_ADD_VISITOR_PASS: (_add_visitor_pass, SupportsResponse.OPTIONAL),
+    SERVICE_REMOVE_VISITOR_PASS: (_remove_visitor_pass, SupportsResponse.NONE),
+    SERVICE_IMPORT_RESIDENTS: (_import_residents, SupportsResponse.OPTIONAL),
+    SERVICE_EXPORT_RESIDENTS: (_export_residents, SupportsResponse.OPTIONAL),
+}
+
+
+@callback
+def async_setup_services(hass: HomeAssistant) -> None:
+    """Register the actions once for every community."""
+    for service, (handler, supports_response) in HANDLERS.items():
+        hass.services.async_register(
+            DOMAIN,
+            service,
+            partial(_translating_errors, handler),
+            schema=SCHEMAS[service],
+            supports_response=supports_response,
+        )

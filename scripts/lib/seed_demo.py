@@ -1,0 +1,245 @@
+"""Seed the demo: onboard Home Assistant and create the demo community through its APIs.
+
+Everything goes through Home Assistant's public HTTP APIs (onboarding, login flow,
+config flows, actions), the way a person in the browser would do it, so the demo
+also exercises the integration's own flows. Runs again safely: what exists is kept.
+"""
+
+import argparse
+import asyncio
+import csv
+import io
+import json
+from pathlib import Path
+import random
+import sys
+from typing import Any
+
+import aiohttp
+
+DOMAIN = "smart_community"
+USERNAME = "demo"
+PASSWORD = "smart-community"
+STARTUP_TIMEOUT = 300.0
+
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈"
+GIVEN_NAMES = [
+    "伟", "芳", "娜", "敏", "静", "丽", "强", "磊", "军", "洋", "勇", "艳", "杰", "娟",
+    "涛", "明", "超", "秀英", "霞", "平", "刚", "桂英", "建华", "玉兰", "志强", "海燕",
+    "俊杰", "子涵", "欣怡", "浩然", "梓萱", "宇轩", "雨桐", "思远", "国庆", "淑珍",
+]
+CITY_LETTERS = "ABCDEFGHJ"
+PLATE_CHARS = "ABCDEFGHJKLMNPQRSTUVWXYZ0123456789"
+
+
+class DemoError(Exception):
+    """The demo could not be seeded."""
+
+
+def demo_residents_csv(buildings: list[dict[str, Any]]) -> bytes:
+    """Generate the demo's residents: households, elderly living alone, vehicles."""
+    rng = random.Random(2026)
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["name", "building", "unit", "room", "phone", "tags", "plates"])
+    used_plates: set[str] = set()
+    for building in buildings:
+        for unit in range(1, building["units"] + 1):
+            for floor in range(1, building["floors"] + 1):
+                for door in range(1, building["rooms_per_floor"] + 1):
+                    if rng.random() < 0.2:
+                        continue  # an empty flat
+                    room = f"{floor}{door:02d}"
+                    elderly_alone = rng.random() < 0.06
+                    size = 1 if elderly_alone else rng.choice((1, 2, 2, 3, 3, 4))
+                    plates = []
+                    if not elderly_alone and rng.random() < 0.45:
+                        while True:
+                            tail = "".join(rng.choice(PLATE_CHARS) for _ in range(5))
+                            plate = f"粤{rng.choice(CITY_LETTERS)}{tail}"
+                            if rng.random() < 0.3:
+                                plate = f"粤B{rng.choice('DF')}{rng.randrange(10000, 99999)}"
+                            if plate not in used_plates:
+                                used_plates.add(plate)
+                                plates.append(plate)
+                                break
+                    for member in range(size):
+                        name = rng.choice(SURNAMES) + rng.choice(GIVEN_NAMES)
+                        phone = f"1{rng.choice('3589')}{rng.randrange(10**8, 10**9)}"
+                        writer.writerow([
+                            name,
+                            building["id"],
+                            str(unit),
+                            room,
+                            phone,
+                            "elderly_living_alone" if elderly_alone else "",
+                            ";".join(plates) if member == 0 else "",
+                        ])
+    return out.getvalue().encode("utf-8")
+
+
+class HomeAssistantClient:
+    """A small client for the HTTP APIs the demo needs."""
+
+    def __init__(self, session: aiohttp.ClientSession, url: str) -> None:
+        """Talk to the Home Assistant at url."""
+        self.session = session
+        self.url = url
+        self.client_id = f"{url}/"
+        self.token: str | None = None
+
+    async def request(self, method: str, path: str, payload: Any = None) -> Any:
+        """Send a request and return its JSON answer; fail clearly on an error."""
+        headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
+        async with self.session.request(
+            method, f"{self.url}{path}", json=payload, headers=headers
+        ) as response:
+            if response.status >= 400:
+                raise DemoError(f"{method} {path}: {response.status} {await response.text()}")
+            return await response.json(content_type=None)
+
+    async def wait_until_up(self, hass_pid: int | None) -> None:
+        """Wait for the HTTP server, and stop waiting if Home Assistant died."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + STARTUP_TIMEOUT
+        while loop.time() < deadline:
+            if hass_pid is not None and not Path(f"/proc/{hass_pid}").exists():
+                raise DemoError("Home Assistant exited during startup; see .develop/hass.log")
+            try:
+                async with self.session.get(f"{self.url}/api/onboarding") as response:
+                    if response.status in (200, 401, 404):
+                        return
+            except aiohttp.ClientError:
+                pass
+            await asyncio.sleep(0.5)
+        raise DemoError(f"Home Assistant did not answer within {STARTUP_TIMEOUT:.0f} s")
+
+    async def token_from_code(self, code: str) -> None:
+        """Trade an authorization code for an access token."""
+        async with self.session.post(
+            f"{self.url}/auth/token",
+            data={"grant_type": "authorization_code", "code": code, "client_id": self.client_id},
+        ) as response:
+            if response.status != 200:
+                raise DemoError(f"token exchange failed: {response.status}")
+            self.token = (await response.json())["access_token"]
+
+    async def onboard_or_login(self) -> None:
+        """Create the demo owner on a fresh instance, or log in as them."""
+        steps = await self.request("GET", "/api/onboarding")
+        if any(step["step"] == "user" and not step["done"] for step in steps):
+            answer = await self.request(
+                "POST",
+                "/api/onboarding/users",
+                {
+                    "client_id": self.client_id,
+                    "name": "Demo Manager",
+                    "username": USERNAME,
+                    "password": PASSWORD,
+                    "language": "zh-Hans",
+                },
+            )
+            await self.token_from_code(answer["auth_code"])
+            await self.request("POST", "/api/onboarding/core_config")
+            await self.request("POST", "/api/onboarding/analytics")
+            await self.request(
+                "POST",
+                "/api/onboarding/integration",
+                {"client_id": self.client_id, "redirect_uri": f"{self.url}/?auth_callback=1"},
+            )
+            return
+        flow = await self.request(
+            "POST",
+            "/auth/login_flow",
+            {
+                "client_id": self.client_id,
+                "handler": ["homeassistant", None],
+                "redirect_uri": f"{self.url}/?auth_callback=1",
+            },
+        )
+        result = await self.request(
+            "POST",
+            f"/auth/login_flow/{flow['flow_id']}",
+            {"client_id": self.client_id, "username": USERNAME, "password": PASSWORD},
+        )
+        if result.get("type") != "create_entry":
+            raise DemoError("the demo login was refused; delete config/ to start afresh")
+        await self.token_from_code(result["result"])
+
+    async def community_entry(self, name: str) -> str:
+        """Return the demo community's entry ID, creating the entry if needed."""
+        entries = await self.request("GET", f"/api/config/config_entries/entry?domain={DOMAIN}")
+        for entry in entries:
+            if entry["title"] == name:
+                return str(entry["entry_id"])
+        flow = await self.request("POST", "/api/config/config_entries/flow", {"handler": DOMAIN})
+        result = await self.request(
+            "POST", f"/api/config/config_entries/flow/{flow['flow_id']}", {"name": name}
+        )
+        if result.get("type") != "create_entry":
+            raise DemoError(f"creating the community failed: {result}")
+        return str(result["result"]["entry_id"])
+
+    async def add_building(self, entry_id: str, building: dict[str, Any]) -> bool:
+        """Add a building subentry unless the community has it already."""
+        flow = await self.request(
+            "POST",
+            "/api/config/config_entries/subentries/flow",
+            {"handler": [entry_id, "building"]},
+        )
+        result = await self.request(
+            "POST",
+            f"/api/config/config_entries/subentries/flow/{flow['flow_id']}",
+            {"building_id": building["id"], "name": building["name"]},
+        )
+        if result.get("type") == "create_entry":
+            return True
+        await self.request("DELETE", f"/api/config/config_entries/subentries/flow/{flow['flow_id']}")
+        return False
+
+
+async def seed(url: str, simulator_file: Path, imports: Path, hass_pid: int | None) -> None:
+    """Bring the demo community into the running Home Assistant."""
+    scenario = json.loads(simulator_file.read_text(encoding="utf-8").splitlines()[0])
+    community_name = scenario["community"]["name"]
+    async with aiohttp.ClientSession() as session:
+        client = HomeAssistantClient(session, url)
+        await client.wait_until_up(hass_pid)
+        await client.onboard_or_login()
+        entry_id = await client.community_entry(community_name)
+        added = [b["name"] for b in scenario["buildings"] if await client.add_building(entry_id, b)]
+        if added:
+            residents = imports / "demo_residents.csv"
+            residents.write_bytes(demo_residents_csv(scenario["buildings"]))
+            report = await client.request(
+                "POST",
+                f"/api/services/{DOMAIN}/import_residents?return_response",
+                {"config_entry_id": entry_id, "path": str(residents), "mode": "replace"},
+            )
+            print(f"develop: demo community {community_name}: buildings {', '.join(added)}; "
+                  f"residents {report['service_response']}", file=sys.stderr)
+    print(
+        f"\n  Home Assistant: {url}\n  login: {USERNAME} / {PASSWORD}\n"
+        f"  community: {community_name} (Settings > Devices & services > Smart Community)\n"
+        "  Ctrl-C stops Home Assistant and the simulator.\n",
+        file=sys.stderr,
+    )
+
+
+def main() -> None:
+    """Parse the arguments and seed the demo."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--url", required=True)
+    parser.add_argument("--simulator", type=Path, required=True)
+    parser.add_argument("--imports", type=Path, required=True)
+    parser.add_argument("--hass-pid", type=int)
+    args = parser.parse_args()
+    try:
+        asyncio.run(seed(args.url, args.simulator, args.imports, args.hass_pid))
+    except (DemoError, aiohttp.ClientError, OSError) as err:
+        print(f"develop: {err}", file=sys.stderr)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
