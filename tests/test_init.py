@@ -268,3 +268,19 @@ async def test_remove_entry_deletes_registry(
     await hass.config_entries.async_remove(entry.entry_id)
     await hass.async_block_till_done()
     assert STORAGE_KEY.format(entry.entry_id) not in hass_storage
+
+
+async def test_damaged_storage_fails_setup_and_is_kept(
+    hass: HomeAssistant, mock_config_entry: MockConfigEntry, hass_storage: dict[str, Any]
+) -> None:
+    """Unreadable stored residents stop the setup with a reason and stay untouched."""
+    key = STORAGE_KEY.format(mock_config_entry.entry_id)
+    damaged = {"version": 1, "minor_version": 1, "key": key, "data": {"version": 99}}
+    hass_storage[key] = damaged
+    mock_config_entry.add_to_hass(hass)
+    assert not await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    await hass.async_block_till_done()
+    assert mock_config_entry.state is ConfigEntryState.SETUP_ERROR
+    assert mock_config_entry.reason is not None
+    assert "荣悦台" in mock_config_entry.reason
+    assert hass_storage[key] == damaged

@@ -4,11 +4,12 @@ import asyncio
 from typing import Any, override
 
 from homeassistant.core import HomeAssistant, callback
-from homeassistant.exceptions import HomeAssistantError
+from homeassistant.exceptions import ConfigEntryError, HomeAssistantError
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.storage import Store
 from homeassistant.util.hass_dict import HassKey
 
+from .community.errors import InvalidStoredDataError
 from .community.registry import ResidentsRegistry
 from .const import DOMAIN, LOGGER, SAVE_DELAY_SECONDS, SAVE_RETRY_SECONDS
 
@@ -75,7 +76,18 @@ class ResidentsStore:
             self.async_schedule_save()
             return unsaved
         data = await self._store.async_load()
-        registry = ResidentsRegistry() if data is None else ResidentsRegistry.from_dict(data)
+        try:
+            registry = (
+                ResidentsRegistry() if data is None else ResidentsRegistry.from_dict(data)
+            )
+        except InvalidStoredDataError as err:
+            # Never overwrite what cannot be read: it may be restored by hand.
+            raise ConfigEntryError(
+                translation_domain=DOMAIN,
+                translation_key=err.translation_key,
+                translation_placeholders=err.translation_placeholders
+                | {"community": self._community_name},
+            ) from err
         self._registry = registry
         return registry
 
