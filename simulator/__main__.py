@@ -1,0 +1,7 @@
+"""Run the simulator: ``python -m simulator --scenario demo``."""
+
+import sys
+
+from simulator.cli import main
+
+sys.exit(main())
