@@ -1,0 +1,1 @@
+"""Tests of the Smart Community integration, its registry and its simulator."""

@@ -4,6 +4,10 @@ from collections.abc import AsyncGenerator, Generator
 from typing import Any
 from unittest.mock import patch
 
+from homeassistant.config_entries import ConfigSubentryData
+from homeassistant.const import CONF_NAME
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.entity import Entity
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
@@ -12,10 +16,6 @@ from custom_components.smart_community.const import (
     DOMAIN,
     SUBENTRY_TYPE_BUILDING,
 )
-from homeassistant.config_entries import ConfigSubentryData
-from homeassistant.const import CONF_NAME
-from homeassistant.core import HomeAssistant
-from homeassistant.helpers.entity import Entity
 
 pytest_plugins = ["tests.simulator_harness"]
 
@@ -30,9 +30,7 @@ def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
 @pytest.fixture
 def entity_registry_enabled_by_default() -> Generator[None]:
     """Enable every entity, including those disabled by default."""
-    with patch.object(
-        Entity, "entity_registry_enabled_default", new=True, create=True
-    ):
+    with patch.object(Entity, "entity_registry_enabled_default", new=True, create=True):
         yield
 
 
@@ -69,7 +67,7 @@ async def init_integration(
     mock_config_entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
     await hass.async_block_till_done()
-    yield mock_config_entry
+    return mock_config_entry
 
 
 async def call(

@@ -1,5 +1,9 @@
 """Tests of the community config flow and the building subentry flow."""
 
+from homeassistant.config_entries import SOURCE_USER
+from homeassistant.const import CONF_NAME
+from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.smart_community.const import (
@@ -7,10 +11,6 @@ from custom_components.smart_community.const import (
     DOMAIN,
     SUBENTRY_TYPE_BUILDING,
 )
-from homeassistant.config_entries import SOURCE_USER
-from homeassistant.const import CONF_NAME
-from homeassistant.core import HomeAssistant
-from homeassistant.data_entry_flow import FlowResultType
 
 
 async def test_user_creates_community(hass: HomeAssistant) -> None:
@@ -86,7 +86,9 @@ async def test_reconfigure_refuses_taken_or_empty_name(
 ) -> None:
     """Another community's name and a blank name are refused on the form."""
     MockConfigEntry(
-        domain=DOMAIN, title="Garden Court", data={CONF_NAME: "Garden Court"},
+        domain=DOMAIN,
+        title="Garden Court",
+        data={CONF_NAME: "Garden Court"},
         unique_id="gardencourt",
     ).add_to_hass(hass)
     result = await init_integration.start_reconfigure_flow(hass)
@@ -138,9 +140,7 @@ async def test_building_subentry_added(
     assert result["type"] is FlowResultType.CREATE_ENTRY
     await hass.async_block_till_done()
 
-    subentry = next(
-        s for s in entry.subentries.values() if s.unique_id == "building_3"
-    )
+    subentry = next(s for s in entry.subentries.values() if s.unique_id == "building_3")
     assert subentry.title == "3号楼"
     assert subentry.data == {CONF_BUILDING_ID: "3", CONF_NAME: "3号楼"}
     assert "3" in entry.runtime_data.buildings
@@ -151,9 +151,7 @@ async def test_building_subentry_renamed(
 ) -> None:
     """Reconfiguring a building renames it and keeps its code."""
     entry = init_integration
-    subentry = next(
-        s for s in entry.subentries.values() if s.unique_id == "building_1"
-    )
+    subentry = next(s for s in entry.subentries.values() if s.unique_id == "building_1")
     result = await entry.start_subentry_reconfigure_flow(hass, subentry.subentry_id)
     assert result["type"] is FlowResultType.FORM
     assert result["description_placeholders"] == {"building_id": "1"}

@@ -2,13 +2,12 @@
 
 import json
 
+from homeassistant.core import HomeAssistant
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.components.diagnostics import (
     get_diagnostics_for_config_entry,
 )
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
-
-from homeassistant.core import HomeAssistant
 
 from .conftest import call
 
@@ -21,21 +20,45 @@ async def test_diagnostics_redact_personal_data(
     """Counts and structure are there; names, phones and plates are not."""
     entry = init_integration
     resident = await call(
-        hass, "add_resident", entry, name="张三", building="1", unit="1", room="101",
-        phone="13800138000", tags=["elderly_living_alone"],
+        hass,
+        "add_resident",
+        entry,
+        name="张三",
+        building="1",
+        unit="1",
+        room="101",
+        phone="13800138000",
+        tags=["elderly_living_alone"],
         notify_targets=["notify.mobile_app_zhang_san"],
     )
     assert resident is not None
-    await call(hass, "add_vehicle", entry, resident_id=resident["resident_id"], plate="粤B12345")
     await call(
-        hass, "add_visitor_pass", entry, visitor_name="李四",
-        host_resident_id=resident["resident_id"], valid_until="2099-01-01 00:00:00",
+        hass,
+        "add_vehicle",
+        entry,
+        resident_id=resident["resident_id"],
+        plate="粤B12345",
+    )
+    await call(
+        hass,
+        "add_visitor_pass",
+        entry,
+        visitor_name="李四",
+        host_resident_id=resident["resident_id"],
+        valid_until="2099-01-01 00:00:00",
         plate="粤B54321",
     )
 
     diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, entry)
     text = json.dumps(diagnostics, ensure_ascii=False)
-    for secret in ("张三", "13800138000", "粤B12345", "粤B54321", "李四", "mobile_app_zhang_san"):
+    for secret in (
+        "张三",
+        "13800138000",
+        "粤B12345",
+        "粤B54321",
+        "李四",
+        "mobile_app_zhang_san",
+    ):
         assert secret not in text
     assert diagnostics["counts"] == {
         "residents": 1,
@@ -46,5 +69,8 @@ async def test_diagnostics_redact_personal_data(
         "active_visitor_passes": 1,
     }
     assert diagnostics["tags"] == {"elderly_living_alone": 1}
-    assert [s["unique_id"] for s in diagnostics["subentries"]] == ["building_1", "building_2"]
+    assert [s["unique_id"] for s in diagnostics["subentries"]] == [
+        "building_1",
+        "building_2",
+    ]
     assert diagnostics["sample"]["residents"][0]["name"] == "**REDACTED**"

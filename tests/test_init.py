@@ -6,6 +6,16 @@ from typing import Any
 from unittest.mock import patch
 
 from freezegun.api import FrozenDateTimeFactory
+from homeassistant.config_entries import ConfigEntryState, ConfigSubentry
+from homeassistant.const import CONF_NAME, EVENT_HOMEASSISTANT_FINAL_WRITE
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import (
+    device_registry as dr,
+    entity_registry as er,
+    issue_registry as ir,
+)
+from homeassistant.helpers.storage import Store
+from homeassistant.util.file import WriteError
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
@@ -19,16 +29,6 @@ from custom_components.smart_community.const import (
     SAVE_RETRY_SECONDS,
     SUBENTRY_TYPE_BUILDING,
 )
-from homeassistant.config_entries import ConfigEntryState, ConfigSubentry
-from homeassistant.const import CONF_NAME, EVENT_HOMEASSISTANT_FINAL_WRITE
-from homeassistant.core import HomeAssistant
-from homeassistant.helpers import (
-    device_registry as dr,
-    entity_registry as er,
-    issue_registry as ir,
-)
-from homeassistant.helpers.storage import Store
-from homeassistant.util.file import WriteError
 
 from .conftest import call
 
@@ -193,7 +193,9 @@ async def test_unsaved_registry_survives_reload(
         assert await hass.config_entries.async_unload(entry.entry_id)
         await hass.async_block_till_done()
     assert STORAGE_KEY.format(entry.entry_id) not in hass_storage
-    assert issue_registry.async_get_issue(DOMAIN, f"registry_write_failed_{entry.entry_id}")
+    assert issue_registry.async_get_issue(
+        DOMAIN, f"registry_write_failed_{entry.entry_id}"
+    )
 
     assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
@@ -271,7 +273,9 @@ async def test_remove_entry_deletes_registry(
 
 
 async def test_damaged_storage_fails_setup_and_is_kept(
-    hass: HomeAssistant, mock_config_entry: MockConfigEntry, hass_storage: dict[str, Any]
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    hass_storage: dict[str, Any],
 ) -> None:
     """Unreadable stored residents stop the setup with a reason and stay untouched."""
     key = STORAGE_KEY.format(mock_config_entry.entry_id)

@@ -14,15 +14,15 @@ import string
 import tomllib
 from typing import Any
 
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import entity_registry as er
+from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 import yaml
 
 from custom_components.smart_community import PLATFORMS
 from custom_components.smart_community.const import DOMAIN
-from homeassistant.core import HomeAssistant
-from homeassistant.helpers import entity_registry as er
-from homeassistant.setup import async_setup_component
 
 ROOT = Path(__file__).parent.parent
 INTEGRATION = ROOT / "custom_components" / DOMAIN
@@ -30,28 +30,61 @@ INTEGRATION = ROOT / "custom_components" / DOMAIN
 # The rules of the Integration Quality Scale, by tier (core script/hassfest/quality_scale.py).
 RULES = {
     "bronze": [
-        "action-setup", "appropriate-polling", "brands", "common-modules",
-        "config-flow", "config-flow-test-coverage", "dependency-transparency",
-        "docs-actions", "docs-conditions", "docs-high-level-description",
-        "docs-installation-instructions", "docs-removal-instructions",
-        "docs-triggers", "entity-event-setup", "entity-unique-id",
-        "has-entity-name", "runtime-data", "test-before-configure",
-        "test-before-setup", "unique-config-entry",
+        "action-setup",
+        "appropriate-polling",
+        "brands",
+        "common-modules",
+        "config-flow",
+        "config-flow-test-coverage",
+        "dependency-transparency",
+        "docs-actions",
+        "docs-conditions",
+        "docs-high-level-description",
+        "docs-installation-instructions",
+        "docs-removal-instructions",
+        "docs-triggers",
+        "entity-event-setup",
+        "entity-unique-id",
+        "has-entity-name",
+        "runtime-data",
+        "test-before-configure",
+        "test-before-setup",
+        "unique-config-entry",
     ],
     "silver": [
-        "action-exceptions", "config-entry-unloading",
-        "docs-configuration-parameters", "docs-installation-parameters",
-        "entity-unavailable", "integration-owner", "log-when-unavailable",
-        "parallel-updates", "reauthentication-flow", "test-coverage",
+        "action-exceptions",
+        "config-entry-unloading",
+        "docs-configuration-parameters",
+        "docs-installation-parameters",
+        "entity-unavailable",
+        "integration-owner",
+        "log-when-unavailable",
+        "parallel-updates",
+        "reauthentication-flow",
+        "test-coverage",
     ],
     "gold": [
-        "devices", "diagnostics", "discovery", "discovery-update-info",
-        "docs-data-update", "docs-examples", "docs-known-limitations",
-        "docs-supported-devices", "docs-supported-functions",
-        "docs-troubleshooting", "docs-use-cases", "dynamic-devices",
-        "entity-category", "entity-device-class", "entity-disabled-by-default",
-        "entity-translations", "exception-translations", "icon-translations",
-        "reconfiguration-flow", "repair-issues", "stale-devices",
+        "devices",
+        "diagnostics",
+        "discovery",
+        "discovery-update-info",
+        "docs-data-update",
+        "docs-examples",
+        "docs-known-limitations",
+        "docs-supported-devices",
+        "docs-supported-functions",
+        "docs-troubleshooting",
+        "docs-use-cases",
+        "dynamic-devices",
+        "entity-category",
+        "entity-device-class",
+        "entity-disabled-by-default",
+        "entity-translations",
+        "exception-translations",
+        "icon-translations",
+        "reconfiguration-flow",
+        "repair-issues",
+        "stale-devices",
     ],
     "platinum": ["async-dependency", "inject-websession", "strict-typing"],
 }
@@ -171,7 +204,9 @@ def test_actions_are_documented() -> None:
     """Each action has a services.yaml entry, translated fields and an icon."""
     services = {
         name: spec
-        for name, spec in yaml.safe_load((INTEGRATION / "services.yaml").read_text()).items()
+        for name, spec in yaml.safe_load(
+            (INTEGRATION / "services.yaml").read_text()
+        ).items()
         if not name.startswith(".")
     }
     handlers = importlib.import_module(f"custom_components.{DOMAIN}.services").HANDLERS
@@ -179,7 +214,8 @@ def test_actions_are_documented() -> None:
     assert set(services) == set(handlers) == set(STRINGS["services"]) == set(icons)
     for name, spec in services.items():
         translated = STRINGS["services"][name]
-        assert translated["name"] and translated["description"]
+        assert translated["name"]
+        assert translated["description"]
         assert set(spec["fields"]) == set(translated["fields"]), name
         for field in spec["fields"].values():
             selector = field.get("selector", {})
@@ -206,7 +242,9 @@ def test_layers_do_not_import_home_assistant() -> None:
                 names: list[str] = []
                 if isinstance(node, ast.Import):
                     names = [alias.name for alias in node.names]
-                elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                elif (
+                    isinstance(node, ast.ImportFrom) and node.level == 0 and node.module
+                ):
                     names = [node.module]
                 offenders += [
                     f"{module.relative_to(ROOT)}: {name}"
@@ -226,12 +264,14 @@ def test_done_rules_hold_in_the_files() -> None:
         "diagnostics": "async_get_config_entry_diagnostics"
         in (INTEGRATION / "diagnostics.py").read_text(),
         "common-modules": (INTEGRATION / "entity.py").is_file(),
-        "integration-owner": bool(load_json(INTEGRATION / "manifest.json")["codeowners"]),
+        "integration-owner": bool(
+            load_json(INTEGRATION / "manifest.json")["codeowners"]
+        ),
         "test-coverage": tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"][
             "coverage"
         ]["report"]["fail_under"]
         >= 95,
-        "strict-typing": "mypy\" --strict" in (ROOT / "scripts" / "test").read_text(),
+        "strict-typing": 'mypy" --strict' in (ROOT / "scripts" / "test").read_text(),
         "dependency-transparency": all(
             "==" in requirement
             for requirement in load_json(INTEGRATION / "manifest.json")["requirements"]
@@ -256,7 +296,9 @@ async def test_entities_follow_conventions(
     entity_registry: er.EntityRegistry,
 ) -> None:
     """Each entity has a unique ID, a translated name, an entity name and an icon."""
-    entries = er.async_entries_for_config_entry(entity_registry, init_integration.entry_id)
+    entries = er.async_entries_for_config_entry(
+        entity_registry, init_integration.entry_id
+    )
     assert entries
     icons = load_json(INTEGRATION / "icons.json")["entity"]
     for entity in entries:

@@ -1,15 +1,15 @@
 """Tests of the community and building sensors."""
 
 from freezegun.api import FrozenDateTimeFactory
+from homeassistant.const import ATTR_UNIT_OF_MEASUREMENT
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import entity_registry as er
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
     async_fire_time_changed,
 )
 
 from custom_components.smart_community.const import DOMAIN
-from homeassistant.const import ATTR_UNIT_OF_MEASUREMENT
-from homeassistant.core import HomeAssistant
-from homeassistant.helpers import entity_registry as er
 
 from .conftest import call
 
@@ -46,14 +46,28 @@ async def test_counts_follow_the_registry(
     assert state_of(hass, entity_registry, f"{community}_residents") == "0"
 
     first = await call(
-        hass, "add_resident", entry, name="张三", building="1", unit="1", room="101",
+        hass,
+        "add_resident",
+        entry,
+        name="张三",
+        building="1",
+        unit="1",
+        room="101",
         tags=["elderly_living_alone"],
     )
-    await call(hass, "add_resident", entry, name="李四", building="1", unit="1", room="102")
-    await call(hass, "add_resident", entry, name="李小四", building="1", unit="1", room="102")
-    await call(hass, "add_resident", entry, name="王五", building="2", unit="1", room="101")
+    await call(
+        hass, "add_resident", entry, name="李四", building="1", unit="1", room="102"
+    )
+    await call(
+        hass, "add_resident", entry, name="李小四", building="1", unit="1", room="102"
+    )
+    await call(
+        hass, "add_resident", entry, name="王五", building="2", unit="1", room="101"
+    )
     assert first is not None
-    await call(hass, "add_vehicle", entry, resident_id=first["resident_id"], plate="粤B12345")
+    await call(
+        hass, "add_vehicle", entry, resident_id=first["resident_id"], plate="粤B12345"
+    )
 
     assert state_of(hass, entity_registry, f"{community}_residents") == "4"
     assert state_of(hass, entity_registry, f"{community}_households") == "3"

@@ -5,13 +5,13 @@ from pathlib import Path
 from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.smart_community.const import DOMAIN
-from homeassistant.core import HomeAssistant
-from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
-from homeassistant.util import dt as dt_util
 
 from .conftest import call
 
@@ -57,13 +57,17 @@ async def test_resident_lifecycle(
     assert resident.name == "张三"
     assert resident.phone == "+8613800138000"
 
-    await call(hass, "update_resident", entry, resident_id=resident_id, name="张叁", tags=[])
+    await call(
+        hass, "update_resident", entry, resident_id=resident_id, name="张叁", tags=[]
+    )
     resident = registry.get_resident(resident_id)
     assert resident.name == "张叁"
     assert resident.tags == frozenset()
     assert str(resident.household) == "1-2-302"
 
-    answer = await call(hass, "add_vehicle", entry, resident_id=resident_id, plate="粤b·d12345")
+    answer = await call(
+        hass, "add_vehicle", entry, resident_id=resident_id, plate="粤b·d12345"
+    )
     assert answer == {"plate": "粤BD12345"}
     await call(hass, "remove_resident", entry, resident_id=resident_id)
     assert len(registry) == 0
@@ -85,12 +89,44 @@ async def test_resident_id_of_our_own(
 @pytest.mark.parametrize(
     ("service", "data", "translation_key"),
     [
-        ("add_resident", {"name": "王五", "building": "1", "unit": "1", "room": "1", "phone": "12345"}, "invalid_phone"),
-        ("add_resident", {"name": "王五", "building": "1-1", "unit": "1", "room": "1"}, "invalid_household"),
-        ("add_resident", {"name": "王五", "building": "1", "unit": "1", "room": "1", "notify_targets": ["nobody"]}, "invalid_resident"),
-        ("update_resident", {"resident_id": "missing", "name": "王五"}, "unknown_resident"),
+        (
+            "add_resident",
+            {
+                "name": "王五",
+                "building": "1",
+                "unit": "1",
+                "room": "1",
+                "phone": "12345",
+            },
+            "invalid_phone",
+        ),
+        (
+            "add_resident",
+            {"name": "王五", "building": "1-1", "unit": "1", "room": "1"},
+            "invalid_household",
+        ),
+        (
+            "add_resident",
+            {
+                "name": "王五",
+                "building": "1",
+                "unit": "1",
+                "room": "1",
+                "notify_targets": ["nobody"],
+            },
+            "invalid_resident",
+        ),
+        (
+            "update_resident",
+            {"resident_id": "missing", "name": "王五"},
+            "unknown_resident",
+        ),
         ("remove_resident", {"resident_id": "missing"}, "unknown_resident"),
-        ("add_vehicle", {"resident_id": "missing", "plate": "粤B12345"}, "unknown_resident"),
+        (
+            "add_vehicle",
+            {"resident_id": "missing", "plate": "粤B12345"},
+            "unknown_resident",
+        ),
         ("remove_vehicle", {"plate": "粤B12345"}, "unknown_vehicle"),
         ("remove_visitor_pass", {"pass_id": "missing"}, "unknown_visitor_pass"),
     ],
@@ -117,7 +153,9 @@ async def test_invalid_and_duplicate_plates(
     entry = init_integration
     resident_id = await add_resident(hass, entry)
     with pytest.raises(ServiceValidationError) as err:
-        await call(hass, "add_vehicle", entry, resident_id=resident_id, plate="粤B1234I")
+        await call(
+            hass, "add_vehicle", entry, resident_id=resident_id, plate="粤B1234I"
+        )
     assert err.value.translation_key == "invalid_plate"
 
     await call(hass, "add_vehicle", entry, resident_id=resident_id, plate="京A12345")
@@ -217,7 +255,9 @@ async def test_import_gb18030_and_export(
     assert sorted(r.name for r in registry.residents) == ["张三", "李四"]
 
     target = allowed_dir / "export.csv"
-    answer = await call(hass, "export_residents", entry, path=str(target), encoding="gb18030")
+    answer = await call(
+        hass, "export_residents", entry, path=str(target), encoding="gb18030"
+    )
     assert answer == {"path": str(target), "residents": 2}
     text = target.read_bytes().decode("gb18030")
     assert "张三" in text
@@ -225,7 +265,9 @@ async def test_import_gb18030_and_export(
 
     answer = await call(hass, "export_residents", entry, path=str(target))
     assert target.read_bytes().startswith(b"\xef\xbb\xbf")  # UTF-8 with BOM for Excel
-    answer = await call(hass, "import_residents", entry, path=str(target), mode="replace")
+    answer = await call(
+        hass, "import_residents", entry, path=str(target), mode="replace"
+    )
     assert answer is not None
     assert answer["updated"] == 2
     assert answer["added"] == answer["removed"] == 0
@@ -281,7 +323,9 @@ async def test_import_unreadable_file(
     """A missing file, a path outside the allow-list and a file with no columns fail clearly."""
     entry = init_integration
     with pytest.raises(HomeAssistantError) as err:
-        await call(hass, "import_residents", entry, path=str(allowed_dir / "missing.csv"))
+        await call(
+            hass, "import_residents", entry, path=str(allowed_dir / "missing.csv")
+        )
     assert err.value.translation_key == "file_read_failed"
 
     with pytest.raises(ServiceValidationError) as err:
@@ -317,7 +361,9 @@ async def test_import_5000_residents_survives_restart(
     rows = []
     for number in range(5000):
         plate = f"粤B{number:05d}" if number % 5 < 3 else ""
-        rows.append(f"住户{number},{number % 2 + 1},{number % 4 + 1},{number},,,{plate}\n")
+        rows.append(
+            f"住户{number},{number % 2 + 1},{number % 4 + 1},{number},,,{plate}\n"
+        )
     source = allowed_dir / "big.csv"
     source.write_text(HEADER + "".join(rows), encoding="utf-8")
     answer = await call(hass, "import_residents", entry, path=str(source))

@@ -1,8 +1,8 @@
 """Config flow: a community per entry, its buildings (and later devices) as subentries."""
 
 import re
-import unicodedata
 from typing import Any, override
+import unicodedata
 
 from homeassistant.config_entries import (
     ConfigEntry,

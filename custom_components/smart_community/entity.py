@@ -1,9 +1,9 @@
 """Base entities of the Smart Community integration."""
 
 from homeassistant.config_entries import ConfigSubentry
+from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
-from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity import Entity
 
 from .community.community import Community

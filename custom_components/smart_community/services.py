@@ -185,7 +185,9 @@ def _validation_error(err: CommunityError) -> ServiceValidationError:
     )
 
 
-async def _import_error(hass: HomeAssistant, err: CsvImportError) -> ServiceValidationError:
+async def _import_error(
+    hass: HomeAssistant, err: CsvImportError
+) -> ServiceValidationError:
     """List the bad rows of a refused import, each in the user's language."""
     translations = await async_get_translations(
         hass, hass.config.language, "exceptions", {DOMAIN}
@@ -313,7 +315,10 @@ async def _import_residents(call: ServiceCall) -> ServiceResponse:
         raise HomeAssistantError(
             translation_domain=DOMAIN,
             translation_key="file_read_failed",
-            translation_placeholders={"path": str(path), "error": err.strerror or str(err)},
+            translation_placeholders={
+                "path": str(path),
+                "error": err.strerror or str(err),
+            },
         ) from err
     try:
         report = import_residents_csv(
@@ -344,7 +349,10 @@ async def _export_residents(call: ServiceCall) -> ServiceResponse:
         raise HomeAssistantError(
             translation_domain=DOMAIN,
             translation_key="file_write_failed",
-            translation_placeholders={"path": str(path), "error": err.strerror or str(err)},
+            translation_placeholders={
+                "path": str(path),
+                "error": err.strerror or str(err),
+            },
         ) from err
     return {"path": str(path), "residents": len(community.registry)}
 

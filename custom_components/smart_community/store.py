@@ -35,6 +35,7 @@ class _ReportingStore(Store[dict[str, Any]]):
         except (HomeAssistantError, OSError) as err:
             raise RegistryWriteError(str(err)) from err
 
+
 # Registries whose last write failed when their entry unloaded. The next setup of
 # the entry takes them from here instead of reading the older copy on disk.
 UNSAVED_REGISTRIES: HassKey[dict[str, ResidentsRegistry]] = HassKey(
@@ -78,7 +79,9 @@ class ResidentsStore:
         data = await self._store.async_load()
         try:
             registry = (
-                ResidentsRegistry() if data is None else ResidentsRegistry.from_dict(data)
+                ResidentsRegistry()
+                if data is None
+                else ResidentsRegistry.from_dict(data)
             )
         except InvalidStoredDataError as err:
             # Never overwrite what cannot be read: it may be restored by hand.

@@ -10,6 +10,7 @@ import asyncio
 import csv
 import io
 import json
+import os
 from pathlib import Path
 import random
 import sys
@@ -24,9 +25,42 @@ STARTUP_TIMEOUT = 300.0
 
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈"
 GIVEN_NAMES = [
-    "伟", "芳", "娜", "敏", "静", "丽", "强", "磊", "军", "洋", "勇", "艳", "杰", "娟",
-    "涛", "明", "超", "秀英", "霞", "平", "刚", "桂英", "建华", "玉兰", "志强", "海燕",
-    "俊杰", "子涵", "欣怡", "浩然", "梓萱", "宇轩", "雨桐", "思远", "国庆", "淑珍",
+    "伟",
+    "芳",
+    "娜",
+    "敏",
+    "静",
+    "丽",
+    "强",
+    "磊",
+    "军",
+    "洋",
+    "勇",
+    "艳",
+    "杰",
+    "娟",
+    "涛",
+    "明",
+    "超",
+    "秀英",
+    "霞",
+    "平",
+    "刚",
+    "桂英",
+    "建华",
+    "玉兰",
+    "志强",
+    "海燕",
+    "俊杰",
+    "子涵",
+    "欣怡",
+    "浩然",
+    "梓萱",
+    "宇轩",
+    "雨桐",
+    "思远",
+    "国庆",
+    "淑珍",
 ]
 CITY_LETTERS = "ABCDEFGHJ"
 PLATE_CHARS = "ABCDEFGHJKLMNPQRSTUVWXYZ0123456789"
@@ -66,16 +100,27 @@ def demo_residents_csv(buildings: list[dict[str, Any]]) -> bytes:
                     for member in range(size):
                         name = rng.choice(SURNAMES) + rng.choice(GIVEN_NAMES)
                         phone = f"1{rng.choice('3589')}{rng.randrange(10**8, 10**9)}"
-                        writer.writerow([
-                            name,
-                            building["id"],
-                            str(unit),
-                            room,
-                            phone,
-                            "elderly_living_alone" if elderly_alone else "",
-                            ";".join(plates) if member == 0 else "",
-                        ])
+                        writer.writerow(
+                            [
+                                name,
+                                building["id"],
+                                str(unit),
+                                room,
+                                phone,
+                                "elderly_living_alone" if elderly_alone else "",
+                                ";".join(plates) if member == 0 else "",
+                            ]
+                        )
     return out.getvalue().encode("utf-8")
+
+
+def _is_running(pid: int) -> bool:
+    """Tell whether a process is still alive."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
 
 
 class HomeAssistantClient:
@@ -95,7 +140,9 @@ class HomeAssistantClient:
             method, f"{self.url}{path}", json=payload, headers=headers
         ) as response:
             if response.status >= 400:
-                raise DemoError(f"{method} {path}: {response.status} {await response.text()}")
+                raise DemoError(
+                    f"{method} {path}: {response.status} {await response.text()}"
+                )
             return await response.json(content_type=None)
 
     async def wait_until_up(self, hass_pid: int | None) -> None:
@@ -103,8 +150,10 @@ class HomeAssistantClient:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + STARTUP_TIMEOUT
         while loop.time() < deadline:
-            if hass_pid is not None and not Path(f"/proc/{hass_pid}").exists():
-                raise DemoError("Home Assistant exited during startup; see .develop/hass.log")
+            if hass_pid is not None and not _is_running(hass_pid):
+                raise DemoError(
+                    "Home Assistant exited during startup; see .develop/hass.log"
+                )
             try:
                 async with self.session.get(f"{self.url}/api/onboarding") as response:
                     if response.status in (200, 401, 404):
@@ -118,7 +167,11 @@ class HomeAssistantClient:
         """Trade an authorization code for an access token."""
         async with self.session.post(
             f"{self.url}/auth/token",
-            data={"grant_type": "authorization_code", "code": code, "client_id": self.client_id},
+            data={
+                "grant_type": "authorization_code",
+                "code": code,
+                "client_id": self.client_id,
+            },
         ) as response:
             if response.status != 200:
                 raise DemoError(f"token exchange failed: {response.status}")
@@ -126,7 +179,9 @@ class HomeAssistantClient:
 
     async def onboard_or_login(self) -> None:
         """Create the demo owner on a fresh instance, or log in as them."""
-        steps = await self.request("GET", "/api/onboarding")
+        # Once onboarding is finished, Home Assistant no longer serves its API.
+        async with self.session.get(f"{self.url}/api/onboarding") as response:
+            steps = await response.json() if response.status == 200 else []
         if any(step["step"] == "user" and not step["done"] for step in steps):
             answer = await self.request(
                 "POST",
@@ -145,7 +200,10 @@ class HomeAssistantClient:
             await self.request(
                 "POST",
                 "/api/onboarding/integration",
-                {"client_id": self.client_id, "redirect_uri": f"{self.url}/?auth_callback=1"},
+                {
+                    "client_id": self.client_id,
+                    "redirect_uri": f"{self.url}/?auth_callback=1",
+                },
             )
             return
         flow = await self.request(
@@ -163,16 +221,22 @@ class HomeAssistantClient:
             {"client_id": self.client_id, "username": USERNAME, "password": PASSWORD},
         )
         if result.get("type") != "create_entry":
-            raise DemoError("the demo login was refused; delete config/ to start afresh")
+            raise DemoError(
+                "the demo login was refused; delete config/ to start afresh"
+            )
         await self.token_from_code(result["result"])
 
     async def community_entry(self, name: str) -> str:
         """Return the demo community's entry ID, creating the entry if needed."""
-        entries = await self.request("GET", f"/api/config/config_entries/entry?domain={DOMAIN}")
+        entries = await self.request(
+            "GET", f"/api/config/config_entries/entry?domain={DOMAIN}"
+        )
         for entry in entries:
             if entry["title"] == name:
                 return str(entry["entry_id"])
-        flow = await self.request("POST", "/api/config/config_entries/flow", {"handler": DOMAIN})
+        flow = await self.request(
+            "POST", "/api/config/config_entries/flow", {"handler": DOMAIN}
+        )
         result = await self.request(
             "POST", f"/api/config/config_entries/flow/{flow['flow_id']}", {"name": name}
         )
@@ -194,30 +258,44 @@ class HomeAssistantClient:
         )
         if result.get("type") == "create_entry":
             return True
-        await self.request("DELETE", f"/api/config/config_entries/subentries/flow/{flow['flow_id']}")
+        await self.request(
+            "DELETE", f"/api/config/config_entries/subentries/flow/{flow['flow_id']}"
+        )
         return False
 
 
-async def seed(url: str, simulator_file: Path, imports: Path, hass_pid: int | None) -> None:
+async def seed(
+    url: str, scenario: dict[str, Any], imports: Path, hass_pid: int | None
+) -> None:
     """Bring the demo community into the running Home Assistant."""
-    scenario = json.loads(simulator_file.read_text(encoding="utf-8").splitlines()[0])
     community_name = scenario["community"]["name"]
     async with aiohttp.ClientSession() as session:
         client = HomeAssistantClient(session, url)
         await client.wait_until_up(hass_pid)
         await client.onboard_or_login()
         entry_id = await client.community_entry(community_name)
-        added = [b["name"] for b in scenario["buildings"] if await client.add_building(entry_id, b)]
+        added = [
+            b["name"]
+            for b in scenario["buildings"]
+            if await client.add_building(entry_id, b)
+        ]
         if added:
             residents = imports / "demo_residents.csv"
             residents.write_bytes(demo_residents_csv(scenario["buildings"]))
             report = await client.request(
                 "POST",
                 f"/api/services/{DOMAIN}/import_residents?return_response",
-                {"config_entry_id": entry_id, "path": str(residents), "mode": "replace"},
+                {
+                    "config_entry_id": entry_id,
+                    "path": str(residents),
+                    "mode": "replace",
+                },
             )
-            print(f"develop: demo community {community_name}: buildings {', '.join(added)}; "
-                  f"residents {report['service_response']}", file=sys.stderr)
+            print(
+                f"develop: demo community {community_name}: buildings {', '.join(added)}; "
+                f"residents {report['service_response']}",
+                file=sys.stderr,
+            )
     print(
         f"\n  Home Assistant: {url}\n  login: {USERNAME} / {PASSWORD}\n"
         f"  community: {community_name} (Settings > Devices & services > Smart Community)\n"
@@ -235,7 +313,10 @@ def main() -> None:
     parser.add_argument("--hass-pid", type=int)
     args = parser.parse_args()
     try:
-        asyncio.run(seed(args.url, args.simulator, args.imports, args.hass_pid))
+        scenario = json.loads(
+            args.simulator.read_text(encoding="utf-8").splitlines()[0]
+        )
+        asyncio.run(seed(args.url, scenario, args.imports, args.hass_pid))
     except (DemoError, aiohttp.ClientError, OSError) as err:
         print(f"develop: {err}", file=sys.stderr)
         sys.exit(1)

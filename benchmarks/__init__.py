@@ -1,0 +1,1 @@
+"""Benchmarks of the Smart Community integration's pure-Python core."""

@@ -1,0 +1,1 @@
+"""Keep a residential community's residents, vehicles and visitor passes."""

@@ -1,0 +1,1 @@
+"""Test the residents registry, plates and CSV import without Home Assistant."""
