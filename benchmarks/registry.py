@@ -135,7 +135,7 @@ def _percentile(values: list[float], fraction: float) -> float:
     return ordered[rank]
 
 
-def _summary(values: list[float], digits: int) -> dict[str, float]:
+def summary(values: list[float], digits: int) -> dict[str, float]:
     """Summarise measurements as median and 95th percentile."""
     return {
         "median": round(statistics.median(values), digits),
@@ -199,8 +199,8 @@ def run() -> dict[str, Any]:
     import_ms = bench_import(data)
     restart_ms = bench_restart(registry)
     lookup_us, hit_rate = bench_lookups(registry)
-    import_summary = _summary(import_ms, 1)
-    lookup_summary = _summary(lookup_us, 3)
+    import_summary = summary(import_ms, 1)
+    lookup_summary = summary(lookup_us, 3)
     return {
         "python": platform.python_version(),
         "machine": platform.machine(),
@@ -211,7 +211,7 @@ def run() -> dict[str, Any]:
             "csv_bytes": len(data),
         },
         "csv_import_ms": import_summary | {"runs": RUNS},
-        "restart_ms": _summary(restart_ms, 1) | {"runs": RUNS},
+        "restart_ms": summary(restart_ms, 1) | {"runs": RUNS},
         "vehicle_for_plate_us": lookup_summary
         | {
             "batches": LOOKUP_BATCHES,

@@ -85,3 +85,11 @@ async def call(
         blocking=True,
         return_response=needs_response,
     )
+
+
+async def add_resident(hass: HomeAssistant, entry: MockConfigEntry, **data: Any) -> str:
+    """Add a resident (张三 of 1-2-301 unless told otherwise) and return their ID."""
+    fields = {"name": "张三", "building": "1", "unit": "2", "room": "301"} | data
+    answer = await call(hass, "add_resident", entry, **fields)
+    assert answer is not None
+    return str(answer["resident_id"])

@@ -30,7 +30,7 @@ from custom_components.smart_community.const import (
     SUBENTRY_TYPE_BUILDING,
 )
 
-from .conftest import call
+from .conftest import add_resident, call
 
 STORAGE_KEY = "smart_community.{}.residents"
 
@@ -47,15 +47,6 @@ def disk_full(error: Exception) -> Iterator[None]:
 
     with patch.object(Store, "_async_write_data", write):
         yield
-
-
-async def add_resident(hass: HomeAssistant, entry: MockConfigEntry, name: str) -> str:
-    """Add a resident of building 1 and return their ID."""
-    answer = await call(
-        hass, "add_resident", entry, name=name, building="1", unit="1", room="101"
-    )
-    assert answer is not None
-    return str(answer["resident_id"])
 
 
 async def test_setup_and_unload(
@@ -100,7 +91,7 @@ async def test_registry_survives_restart(
 ) -> None:
     """Residents written to storage come back after a reload."""
     entry = init_integration
-    resident_id = await add_resident(hass, entry, "张三")
+    resident_id = await add_resident(hass, entry, name="张三")
     await call(hass, "add_vehicle", entry, resident_id=resident_id, plate="粤B·12345")
 
     freezer.tick(SAVE_DELAY_SECONDS + 1)
@@ -123,7 +114,7 @@ async def test_pending_changes_written_on_unload(
 ) -> None:
     """Unloading before the debounce ends still writes the change."""
     entry = init_integration
-    await add_resident(hass, entry, "李四")
+    await add_resident(hass, entry, name="李四")
     assert STORAGE_KEY.format(entry.entry_id) not in hass_storage
 
     assert await hass.config_entries.async_unload(entry.entry_id)
@@ -137,7 +128,7 @@ async def test_pending_changes_written_on_shutdown(
 ) -> None:
     """Home Assistant's final write also flushes the registry."""
     entry = init_integration
-    await add_resident(hass, entry, "王五")
+    await add_resident(hass, entry, name="王五")
     hass.bus.async_fire(EVENT_HOMEASSISTANT_FINAL_WRITE)
     await hass.async_block_till_done()
     assert STORAGE_KEY.format(entry.entry_id) in hass_storage
@@ -155,7 +146,7 @@ async def test_write_failure_raises_repair_issue_and_retries(
     entry = init_integration
     issue_id = f"registry_write_failed_{entry.entry_id}"
     with disk_full(WriteError("No space left on device")):
-        await add_resident(hass, entry, "赵六")
+        await add_resident(hass, entry, name="赵六")
         freezer.tick(SAVE_DELAY_SECONDS + 1)
         async_fire_time_changed(hass)
         await hass.async_block_till_done()
@@ -189,7 +180,7 @@ async def test_unsaved_registry_survives_reload(
     """A change that cannot be written at unload is kept for the next setup."""
     entry = init_integration
     with disk_full(OSError(28, "No space left on device")):
-        resident_id = await add_resident(hass, entry, "孙七")
+        resident_id = await add_resident(hass, entry, name="孙七")
         assert await hass.config_entries.async_unload(entry.entry_id)
         await hass.async_block_till_done()
     assert STORAGE_KEY.format(entry.entry_id) not in hass_storage
@@ -262,7 +253,7 @@ async def test_remove_entry_deletes_registry(
 ) -> None:
     """Deleting the community deletes its residents from storage."""
     entry = init_integration
-    await add_resident(hass, entry, "周八")
+    await add_resident(hass, entry, name="周八")
     assert await hass.config_entries.async_unload(entry.entry_id)
     await hass.async_block_till_done()
     assert STORAGE_KEY.format(entry.entry_id) in hass_storage

@@ -13,7 +13,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.smart_community.const import DOMAIN
 
-from .conftest import call
+from .conftest import add_resident, call
 
 HEADER = "name,building,unit,room,phone,tags,plates\n"
 
@@ -23,14 +23,6 @@ def allowed_dir(hass: HomeAssistant, tmp_path: Path) -> Path:
     """Allow the integration to read and write files in a temporary folder."""
     hass.config.allowlist_external_dirs = {str(tmp_path)}
     return tmp_path
-
-
-async def add_resident(hass: HomeAssistant, entry: MockConfigEntry, **data: Any) -> str:
-    """Add a resident (building 1 unless told) and return their ID."""
-    fields = {"name": "张三", "building": "1", "unit": "2", "room": "301"} | data
-    answer = await call(hass, "add_resident", entry, **fields)
-    assert answer is not None
-    return str(answer["resident_id"])
 
 
 async def test_resident_lifecycle(

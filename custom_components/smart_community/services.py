@@ -171,6 +171,15 @@ def _allowed_path(hass: HomeAssistant, raw_path: str) -> Path:
     return path
 
 
+def _file_error(translation_key: str, path: Path, err: OSError) -> HomeAssistantError:
+    """Say which file could not be read or written, and why."""
+    return HomeAssistantError(
+        translation_domain=DOMAIN,
+        translation_key=translation_key,
+        translation_placeholders={"path": str(path), "error": err.strerror or str(err)},
+    )
+
+
 def _aware(value: datetime) -> datetime:
     """Read a naive time as Home Assistant's local time."""
     return dt_util.as_utc(value)
@@ -312,14 +321,7 @@ async def _import_residents(call: ServiceCall) -> ServiceResponse:
     try:
         content = await hass.async_add_executor_job(path.read_bytes)
     except OSError as err:
-        raise HomeAssistantError(
-            translation_domain=DOMAIN,
-            translation_key="file_read_failed",
-            translation_placeholders={
-                "path": str(path),
-                "error": err.strerror or str(err),
-            },
-        ) from err
+        raise _file_error("file_read_failed", path, err) from err
     try:
         report = import_residents_csv(
             community.registry, content, replace=call.data[ATTR_MODE] == "replace"
@@ -346,14 +348,7 @@ async def _export_residents(call: ServiceCall) -> ServiceResponse:
     try:
         await hass.async_add_executor_job(_write_atomically, path, content)
     except OSError as err:
-        raise HomeAssistantError(
-            translation_domain=DOMAIN,
-            translation_key="file_write_failed",
-            translation_placeholders={
-                "path": str(path),
-                "error": err.strerror or str(err),
-            },
-        ) from err
+        raise _file_error("file_write_failed", path, err) from err
     return {"path": str(path), "residents": len(community.registry)}
 
 

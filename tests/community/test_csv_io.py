@@ -30,6 +30,8 @@ from custom_components.smart_community.community.models import (
 )
 from custom_components.smart_community.community.registry import ResidentsRegistry
 
+from .conftest import Counter
+
 ENGLISH = (
     "name,building,unit,room,phone,tags,notify_targets,plates,resident_id\r\n"
     "张三,3,2,1201,138 0013 8000,elderly_living_alone,notify.mobile_app_zhang_san,粤B12345;粤BD12345,\r\n"
@@ -40,18 +42,6 @@ CHINESE = (
     "zhang,张三,3,2,1201,13800138000,elderly_living_alone,notify.family,粤B·12345,独居老人\n"
     "li,李四,3,2,1202,0755-1234567,,,粤B12345D；京A1234警,\n"
 )
-
-
-class Counter:
-    """Count listener calls."""
-
-    def __init__(self) -> None:
-        """Start at zero."""
-        self.calls = 0
-
-    def __call__(self) -> None:
-        """Count one call."""
-        self.calls += 1
 
 
 @pytest.fixture

@@ -38,21 +38,11 @@ from custom_components.smart_community.community.registry import (
     ResidentsRegistry,
 )
 
+from .conftest import Counter
+
 CHINA = timezone(timedelta(hours=8))
 T0 = datetime(2025, 3, 1, 8, 0, tzinfo=CHINA)
 HOUR = timedelta(hours=1)
-
-
-class Counter:
-    """Count listener calls."""
-
-    def __init__(self) -> None:
-        """Start at zero."""
-        self.calls = 0
-
-    def __call__(self) -> None:
-        """Count one call."""
-        self.calls += 1
 
 
 @pytest.fixture
