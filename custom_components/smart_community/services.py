@@ -22,7 +22,11 @@ from homeassistant.util import dt as dt_util
 import probatio
 
 from .community.community import Community
-from .community.csv_io import export_residents_csv, import_residents_csv
+from .community.csv_io import (
+    apply_residents_import,
+    export_residents_csv,
+    read_residents_csv,
+)
 from .community.errors import CommunityError, CsvImportError
 from .community.models import Household
 from .const import DOMAIN
@@ -322,12 +326,20 @@ async def _import_residents(call: ServiceCall) -> ServiceResponse:
         content = await hass.async_add_executor_job(path.read_bytes)
     except OSError as err:
         raise _file_error("file_read_failed", path, err) from err
+    registry = community.registry
     try:
-        report = import_residents_csv(
-            community.registry, content, replace=call.data[ATTR_MODE] == "replace"
+        # Parsing thousands of rows would hold the event loop; it only reads.
+        parsed = await hass.async_add_executor_job(
+            partial(
+                read_residents_csv,
+                registry,
+                content,
+                replace=call.data[ATTR_MODE] == "replace",
+            )
         )
     except CsvImportError as err:
         raise await _import_error(hass, err) from err
+    report = apply_residents_import(registry, parsed)
     return {
         "added": report.added,
         "updated": report.updated,

@@ -9,9 +9,11 @@ import pytest
 
 from custom_components.smart_community.community.csv_io import (
     ImportReport,
+    apply_residents_import,
     decode_csv_bytes,
     export_residents_csv,
     import_residents_csv,
+    read_residents_csv,
 )
 from custom_components.smart_community.community.errors import (
     CsvFormatError,
@@ -439,3 +441,22 @@ def test_export_refuses_other_encodings() -> None:
     """Refuse encodings that cannot hold every Chinese name."""
     with pytest.raises(ValueError, match="gb18030"):
         export_residents_csv(community(), encoding="gbk")
+
+
+def test_apply_checks_again_what_changed_since_reading() -> None:
+    """A plate registered between reading and applying is refused, all or nothing."""
+    registry = ResidentsRegistry()
+    neighbour = registry.add_resident(name="邻居", household="2-1-101")
+    parsed = read_residents_csv(
+        registry,
+        "name,building,unit,room,plates\n张三,1,1,101,粤B12345\n".encode(),
+    )
+    registry.add_vehicle(neighbour.resident_id, "粤B12345")
+    before = registry.to_dict()
+    counter = Counter()
+    registry.add_listener(counter)
+
+    with pytest.raises(DuplicatePlateError):
+        apply_residents_import(registry, parsed)
+    assert registry.to_dict() == before
+    assert counter.calls == 0

@@ -279,16 +279,24 @@ def _check_across_rows(
                 )
 
 
-def import_residents_csv(
-    registry: ResidentsRegistry, data: bytes, *, replace: bool = False
-) -> ImportReport:
-    """Import residents and their plates from CSV, entirely or not at all.
+@dataclass(slots=True, frozen=True)
+class ParsedImport:
+    """Hold the validated rows of a CSV file, ready to be applied to the registry."""
 
-    A row whose resident_id is registered updates that resident; a blank
-    resident_id adds a new resident. Optional columns missing from the header keep
-    the current values of updated residents. With replace=True, residents missing
-    from the file are removed. Any bad row raises CsvImportError listing every
-    problem by line and column, and the registry is left as it was.
+    records: tuple[ResidentRecord, ...]
+    replace: bool
+    ignored_columns: tuple[str, ...] = ()
+
+
+def read_residents_csv(
+    registry: ResidentsRegistry, data: bytes, *, replace: bool = False
+) -> ParsedImport:
+    """Read and validate a CSV file of residents without changing the registry.
+
+    The registry is only read (for the residents that rows update and the owners of
+    plates), so this may run in a worker thread; apply_residents_import then checks
+    the registry's own rules again while it applies the rows. Any bad row raises
+    CsvImportError listing every problem by line and column.
     """
 
     text = decode_csv_bytes(data)
@@ -317,9 +325,8 @@ def import_residents_csv(
     _check_across_rows(registry, rows, replace=replace)
     if errors := [error for row in rows for error in row.errors]:
         raise CsvImportError(errors)
-
-    result = registry.bulk_upsert(
-        (
+    return ParsedImport(
+        records=tuple(
             ResidentRecord(
                 row.resident, None if row.plates is None else tuple(row.plates)
             )
@@ -327,13 +334,37 @@ def import_residents_csv(
             if row.resident is not None
         ),
         replace=replace,
+        ignored_columns=ignored,
     )
+
+
+def apply_residents_import(
+    registry: ResidentsRegistry, parsed: ParsedImport
+) -> ImportReport:
+    """Apply validated rows to the registry, entirely or not at all."""
+    result = registry.bulk_upsert(parsed.records, replace=parsed.replace)
     return ImportReport(
         added=result.added,
         updated=result.updated,
         removed=result.removed,
         vehicles=result.vehicles,
-        ignored_columns=ignored,
+        ignored_columns=parsed.ignored_columns,
+    )
+
+
+def import_residents_csv(
+    registry: ResidentsRegistry, data: bytes, *, replace: bool = False
+) -> ImportReport:
+    """Import residents and their plates from CSV, entirely or not at all.
+
+    A row whose resident_id is registered updates that resident; a blank
+    resident_id adds a new resident. Optional columns missing from the header keep
+    the current values of updated residents. With replace=True, residents missing
+    from the file are removed. Any bad row raises CsvImportError listing every
+    problem by line and column, and the registry is left as it was.
+    """
+    return apply_residents_import(
+        registry, read_residents_csv(registry, data, replace=replace)
     )
 
 
