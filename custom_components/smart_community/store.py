@@ -78,10 +78,13 @@ class ResidentsStore:
             return unsaved
         data = await self._store.async_load()
         try:
+            # Building thousands of residents would hold the event loop.
             registry = (
                 ResidentsRegistry()
                 if data is None
-                else ResidentsRegistry.from_dict(data)
+                else await self._hass.async_add_executor_job(
+                    ResidentsRegistry.from_dict, data
+                )
             )
         except InvalidStoredDataError as err:
             # Never overwrite what cannot be read: it may be restored by hand.
