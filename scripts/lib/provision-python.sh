@@ -50,7 +50,11 @@ apt_options=(-o "Dir::Etc::SourceList=$aptdir/sources.list" -o Dir::Etc::SourceP
   -o Debug::NoLocking=1 -o APT::Install-Recommends=0 -o APT::Sandbox::User=root)
 
 say "reading the $suite package lists from $mirror"
-apt-get -qq "${apt_options[@]}" update >&2 || fail "cannot reach $mirror ($suite package lists); check the network or set SC_DEBIAN_MIRROR"
+rm -f "$aptdir"/lists/*Packages* 2>/dev/null || true
+# apt-get succeeds even when it fetched nothing, so look for the lists themselves.
+apt-get -qq "${apt_options[@]}" update >"$cache/apt-update.log" 2>&1 || true
+compgen -G "$aptdir/lists/*Packages*" >/dev/null \
+  || fail "cannot download Debian $suite package lists from $mirror (no network?); install python3.14 >= 3.14.2 on PATH or set SC_DEBIAN_MIRROR"
 
 # The closure, as "name=version" lines, that a fresh system would need.
 mapfile -t wanted < <(apt-get "${apt_options[@]}" -s install python3.14 python3.14-venv libstdc++6 2>/dev/null \
