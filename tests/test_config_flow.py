@@ -4,6 +4,7 @@ from homeassistant.config_entries import SOURCE_USER
 from homeassistant.const import CONF_NAME
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.helpers import device_registry as dr
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.smart_community.const import (
@@ -79,6 +80,11 @@ async def test_reconfigure_renames(
     assert entry.title == "荣悦台二期"
     assert entry.unique_id == "荣悦台二期"
     assert entry.runtime_data.name == "荣悦台二期"
+    device = dr.async_get(hass).async_get_device_by_identifier(
+        (DOMAIN, entry.entry_id), entry.entry_id
+    )
+    assert device is not None
+    assert device.name == "荣悦台二期"
 
 
 async def test_reconfigure_refuses_taken_or_empty_name(
@@ -170,3 +176,8 @@ async def test_building_subentry_renamed(
     assert entry.subentries[subentry.subentry_id].title == "一号楼"
     assert entry.subentries[subentry.subentry_id].data[CONF_BUILDING_ID] == "1"
     assert entry.runtime_data.buildings["1"].name == "一号楼"
+    device = dr.async_get(hass).async_get_device_by_identifier(
+        (DOMAIN, subentry.subentry_id), entry.entry_id
+    )
+    assert device is not None
+    assert device.name == "一号楼"

@@ -84,7 +84,7 @@ async def async_setup_entry(
 async def async_unload_entry(
     hass: HomeAssistant, entry: SmartCommunityConfigEntry
 ) -> bool:
-    """Unload a community; pending registry changes are written first."""
+    """Unload a community; its store writes pending changes as it closes."""
     return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
 
 
