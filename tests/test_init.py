@@ -279,3 +279,34 @@ async def test_damaged_storage_fails_setup_and_is_kept(
     assert mock_config_entry.reason is not None
     assert "荣悦台" in mock_config_entry.reason
     assert hass_storage[key] == damaged
+
+
+async def test_change_during_a_write_is_written_at_unload(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    hass_storage: dict[str, Any],
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """A resident added while a save is under way is not lost at unload."""
+    entry = init_integration
+    original = Store._async_write_data
+    added_during_write: list[str] = []
+
+    async def slow_write(self: Store[Any], data: dict[str, Any]) -> None:
+        if self.key.startswith(DOMAIN) and not added_during_write:
+            added_during_write.append(await add_resident(hass, entry, name="后来者"))
+        await original(self, data)
+
+    with patch.object(Store, "_async_write_data", slow_write):
+        await add_resident(hass, entry, name="先来者")
+        freezer.tick(SAVE_DELAY_SECONDS + 1)
+        async_fire_time_changed(hass)
+        await hass.async_block_till_done()
+        assert added_during_write
+        assert await hass.config_entries.async_unload(entry.entry_id)
+        await hass.async_block_till_done()
+    stored = hass_storage[STORAGE_KEY.format(entry.entry_id)]["data"]
+    assert sorted(resident["name"] for resident in stored["residents"]) == [
+        "先来者",
+        "后来者",
+    ]

@@ -130,9 +130,13 @@ class ResidentsStore:
         """Write the registry; on failure report it and, if asked, retry later."""
         if self._registry is None:
             return True
+        # Cleared before the write, so that a change made while it is under way
+        # marks the registry unsaved again.
+        self._dirty = False
         try:
             await self._store.async_save(self._registry.to_dict())
         except RegistryWriteError as err:
+            self._dirty = True
             if not self._write_failed:
                 LOGGER.error(
                     "Could not save the residents of %s, will retry: %s",
@@ -155,7 +159,6 @@ class ResidentsStore:
             if retry:
                 self.async_schedule_save(SAVE_RETRY_SECONDS)
             return False
-        self._dirty = False
         if self._write_failed:
             LOGGER.info("Saving the residents of %s works again", self._community_name)
             self._write_failed = False
