@@ -40,7 +40,12 @@ _INFRASTRUCTURE_MODULES: Final = frozenset({"base", "placeholder"})
 def load_device_kinds() -> dict[DeviceKind, type[SimulatedDevice]]:
     """Import every device-kind module so each registers itself; return the registry."""
     for module in pkgutil.iter_modules(__path__):
-        if module.name in _INFRASTRUCTURE_MODULES or module.name.startswith("_"):
+        # A kind is a module; sub-packages hold protocol pieces kinds share.
+        if (
+            module.ispkg
+            or module.name in _INFRASTRUCTURE_MODULES
+            or module.name.startswith("_")
+        ):
             continue
         importlib.import_module(f"{__name__}.{module.name}")
     return DEVICE_KINDS
