@@ -1,0 +1,1 @@
+"""Speak the network protocols of community devices, without Home Assistant."""
