@@ -1,0 +1,192 @@
+"""Decode captured device traffic into one JSON object per line.
+
+Run as ``scripts/decode SUBCOMMAND ...``; ``scripts/decode --help`` lists the
+subcommands. Each subcommand is one function, registered in SUBCOMMANDS.
+Exit codes: 0 decoded (a capture cut short included), 1 the input cannot be
+read or holds nothing to decode, 2 usage errors.
+"""
+
+import argparse
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+import io
+import json
+import os
+from pathlib import Path
+import signal
+import sys
+from typing import TYPE_CHECKING, Final
+
+if TYPE_CHECKING:
+    from custom_components.smart_community.protocols.isapi import ParsedPart
+
+EXIT_OK: Final = 0
+EXIT_UNREADABLE: Final = 1
+STDIN: Final = "-"
+
+
+def read_input(file: str) -> bytes:
+    """Return the bytes of a file, or of stdin for "-"."""
+    if file == STDIN:
+        return sys.stdin.buffer.read()
+    return Path(file).read_bytes()
+
+
+def input_name(file: str) -> str:
+    """Name an input for messages."""
+    return "stdin" if file == STDIN else file
+
+
+def warn(message: str) -> None:
+    """Tell the person running the command something, apart from the output."""
+    print(f"decode: {message}", file=sys.stderr)
+
+
+def emit(record: Mapping[str, object]) -> None:
+    """Write one JSON object on its own line."""
+    print(json.dumps(record, ensure_ascii=False))
+
+
+def boundary_argument(value: str) -> str:
+    """Accept a --boundary value only if the multipart parser accepts it."""
+    # Imported here: see isapi_stream.
+    from custom_components.smart_community.protocols.isapi import MultipartParser
+
+    try:
+        MultipartParser(value)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+    return value
+
+
+def isapi_part_record(parsed: ParsedPart) -> dict[str, object]:
+    """Describe one alertStream part: its event, its truncation or its error."""
+    part = parsed.part
+    content_type = part.content_type or None
+    if parsed.truncated:
+        return {
+            "truncated": True,
+            "bytes": len(part.body),
+            "content_type": content_type,
+        }
+    event = parsed.event
+    if event is None:
+        return {"error": parsed.error or "no event", "content_type": content_type}
+    record: dict[str, object] = {
+        "live": event.live,
+        "major": event.major,
+        "minor": event.minor,
+        "kind": event.kind.value,
+        "employee_no": event.employee_no,
+        "name": event.name,
+        "time": event.time.isoformat() if event.time else None,
+    }
+    present_only = {
+        "serial_no": event.serial_no,
+        "door_no": event.door_no,
+        "verify_mode": event.verify_mode,
+    }
+    record |= {key: value for key, value in present_only.items() if value is not None}
+    return record
+
+
+def add_isapi_stream_arguments(parser: argparse.ArgumentParser) -> None:
+    """Declare the arguments of isapi-stream."""
+    parser.add_argument(
+        "file",
+        metavar="FILE",
+        help="the alertStream response body as captured, or - for stdin",
+    )
+    parser.add_argument(
+        "--boundary",
+        type=boundary_argument,
+        help="the multipart boundary (default: read from the first '--' line)",
+    )
+
+
+def isapi_stream(args: argparse.Namespace) -> int:
+    """Print each part of a captured Hikvision alertStream body as JSON."""
+    name = input_name(args.file)
+    try:
+        data = read_input(args.file)
+    except OSError as err:
+        warn(f"cannot read {name}: {err.strerror or err}")
+        return EXIT_UNREADABLE
+    # Imported only now: importing custom_components.smart_community loads Home
+    # Assistant (about a second), which --help and usage errors need not wait for.
+    from custom_components.smart_community.protocols.isapi import (
+        IsapiInvalidResponseError,
+        parse_alert_stream,
+    )
+
+    try:
+        parts = parse_alert_stream(data, args.boundary)
+    # The parser raises ValueError on some malformed headers, not only its own error.
+    except (IsapiInvalidResponseError, ValueError) as err:
+        warn(f"cannot decode {name}: {err}")
+        return EXIT_UNREADABLE
+    if not parts:
+        warn(f"{name} holds no multipart part: no line starts with the boundary")
+        return EXIT_UNREADABLE
+    for number, parsed in enumerate(parts, start=1):
+        emit(isapi_part_record(parsed))
+        if parsed.truncated:
+            warn(
+                f"the capture ends inside part {number}, after {len(parsed.part.body)}"
+                " bytes of its body; it is reported as truncated"
+            )
+    return EXIT_OK
+
+
+@dataclass(frozen=True, slots=True)
+class Subcommand:
+    """Describe a subcommand: its one-line help, its arguments and its function."""
+
+    summary: str
+    add_arguments: Callable[[argparse.ArgumentParser], None]
+    run: Callable[[argparse.Namespace], int]
+
+
+SUBCOMMANDS: Final[Mapping[str, Subcommand]] = {
+    "isapi-stream": Subcommand(
+        "decode a captured Hikvision ISAPI alertStream body (multipart/mixed)",
+        add_isapi_stream_arguments,
+        isapi_stream,
+    ),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Build the command line parser with one subparser per subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="scripts/decode",
+        description="Decode captured device traffic; print one JSON object per line.",
+    )
+    subparsers = parser.add_subparsers(
+        dest="subcommand", metavar="SUBCOMMAND", required=True
+    )
+    for name, subcommand in SUBCOMMANDS.items():
+        subparser = subparsers.add_parser(
+            name, help=subcommand.summary, description=subcommand.summary
+        )
+        subcommand.add_arguments(subparser)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the subcommand the arguments name; return the exit code."""
+    # JSON lines are UTF-8 whatever the locale says; names are often Chinese.
+    if isinstance(sys.stdout, io.TextIOWrapper):
+        sys.stdout.reconfigure(encoding="utf-8")
+    args = build_parser().parse_args(argv)
+    try:
+        return SUBCOMMANDS[args.subcommand].run(args)
+    except BrokenPipeError:
+        # The reader stopped early (head, less): exit as a shell tool killed by
+        # SIGPIPE would, and keep the flush at exit from raising it again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 128 + signal.SIGPIPE
+
+
+if __name__ == "__main__":
+    sys.exit(main())
