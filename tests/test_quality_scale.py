@@ -209,15 +209,17 @@ def test_actions_are_documented() -> None:
         ).items()
         if not name.startswith(".")
     }
-    handlers = importlib.import_module(f"custom_components.{DOMAIN}.services").HANDLERS
+    module = importlib.import_module(f"custom_components.{DOMAIN}.services")
+    registered = set(module.HANDLERS) | set(module.LOCK_ACTIONS)
     icons = load_json(INTEGRATION / "icons.json")["services"]
-    assert set(services) == set(handlers) == set(STRINGS["services"]) == set(icons)
+    assert set(services) == registered == set(STRINGS["services"]) == set(icons)
     for name, spec in services.items():
         translated = STRINGS["services"][name]
         assert translated["name"]
         assert translated["description"]
-        assert set(spec["fields"]) == set(translated["fields"]), name
-        for field in spec["fields"].values():
+        fields = spec.get("fields", {})
+        assert set(fields) == set(translated.get("fields", {})), name
+        for field in fields.values():
             selector = field.get("selector", {})
             if key := selector.get("select", {}).get("translation_key"):
                 options = set(STRINGS["selector"][key]["options"])
@@ -285,8 +287,8 @@ def test_done_rules_hold_in_the_files() -> None:
 async def test_action_setup_without_entries(hass: HomeAssistant) -> None:
     """Actions exist as soon as the integration is set up, before any community loads."""
     assert await async_setup_component(hass, DOMAIN, {})
-    handlers = importlib.import_module(f"custom_components.{DOMAIN}.services").HANDLERS
-    for service in handlers:
+    module = importlib.import_module(f"custom_components.{DOMAIN}.services")
+    for service in set(module.HANDLERS) | set(module.LOCK_ACTIONS):
         assert hass.services.has_service(DOMAIN, service)
 
 

@@ -8,11 +8,23 @@ from homeassistant.helpers.typing import ConfigType
 
 from .community.community import Community
 from .const import DOMAIN
-from .runtime import SmartCommunityConfigEntry, buildings_of, signal_subentries_added
+from .runtime import (
+    SmartCommunityConfigEntry,
+    buildings_of,
+    device_subentries,
+    signal_subentries_added,
+)
 from .services import async_setup_services
 from .store import ResidentsStore
+from .terminal import async_start_terminals
 
-PLATFORMS: list[Platform] = [Platform.SENSOR]
+PLATFORMS: list[Platform] = [
+    Platform.BINARY_SENSOR,
+    Platform.CAMERA,
+    Platform.EVENT,
+    Platform.LOCK,
+    Platform.SENSOR,
+]
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
@@ -39,6 +51,8 @@ async def async_setup_entry(
         entry_type=dr.DeviceEntryType.SERVICE,
     )
 
+    await async_start_terminals(hass, entry)
+
     entry.async_on_unload(registry.add_listener(store.async_schedule_save))
     entry.async_on_unload(store.async_close)
 
@@ -51,6 +65,7 @@ async def async_setup_entry(
 
     known_buildings = dict(buildings)
     known_data = dict(entry.data)
+    known_devices = device_subentries(entry)
 
     async def async_entry_updated(
         hass: HomeAssistant, entry: SmartCommunityConfigEntry
@@ -61,6 +76,9 @@ async def async_setup_entry(
             current.get(subentry_id) != building
             for subentry_id, building in known_buildings.items()
         ):
+            hass.config_entries.async_schedule_reload(entry.entry_id)
+            return
+        if known_devices != device_subentries(entry):
             hass.config_entries.async_schedule_reload(entry.entry_id)
             return
         added = {

@@ -14,3 +14,10 @@ SUBENTRY_TYPE_BUILDING: Final = "building"
 SAVE_DELAY_SECONDS: Final = 1.0
 # After a failed write (a full disk, a read-only folder) the next attempt waits this long.
 SAVE_RETRY_SECONDS: Final = 60.0
+
+SUBENTRY_TYPE_FACE_TERMINAL: Final = "face_terminal"
+CONF_DOORS: Final = "doors"
+CONF_BUILDING: Final = "building"
+CONF_SUBENTRY_ID: Final = "subentry_id"
+# Saving where each terminal's event log was read up to, after a burst of events.
+CURSOR_SAVE_DELAY_SECONDS: Final = 5.0

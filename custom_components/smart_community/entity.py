@@ -1,12 +1,15 @@
 """Base entities of the Smart Community integration."""
 
+from typing import override
+
 from homeassistant.config_entries import ConfigSubentry
-from homeassistant.core import HomeAssistant
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
 from homeassistant.helpers.entity import Entity
 
 from .community.community import Community
+from .community.terminals import TerminalHub
 from .const import DOMAIN
 from .runtime import SmartCommunityConfigEntry, building_from_subentry
 
@@ -53,3 +56,68 @@ class BuildingEntity(Entity):
             ),
             entry_type=DeviceEntryType.SERVICE,
         )
+
+
+class TerminalEntity(Entity):
+    """An entity of a face terminal; available while its event stream is up."""
+
+    _attr_has_entity_name = True
+    _attr_should_poll = False
+
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        entry: SmartCommunityConfigEntry,
+        subentry: ConfigSubentry,
+        key: str,
+    ) -> None:
+        """Attach the entity to its terminal's device, under the community's."""
+        self.hub: TerminalHub = entry.runtime_data.terminals[subentry.subentry_id]
+        self._attr_unique_id = f"{subentry.subentry_id}_{key}"
+        self._attr_device_info = DeviceInfo(
+            identifiers={(DOMAIN, subentry.subentry_id)},
+            name=subentry.title,
+            manufacturer="Hikvision",
+            configuration_url=str(self.hub.client.base_url),
+            via_device_id=dr.async_get_device_id_by_identifier(
+                hass, (DOMAIN, entry.entry_id), config_entry_id=entry.entry_id
+            ),
+        )
+
+    @property
+    @override
+    def available(self) -> bool:
+        """Tell whether the terminal's event stream is up."""
+        return self.hub.available
+
+    @override
+    async def async_added_to_hass(self) -> None:
+        """Follow the terminal's state."""
+        self.async_on_remove(self.hub.add_state_listener(self._async_hub_changed))
+        self._async_update_device()
+
+    @callback
+    def _async_hub_changed(self) -> None:
+        """Show what the terminal reported."""
+        self._async_update_device()
+        self.async_write_ha_state()
+
+    @callback
+    def _async_update_device(self) -> None:
+        """Record the terminal's model and firmware once it has said them."""
+        info = self.hub.device_info
+        if info is None or self.device_entry is None:
+            return
+        registry = dr.async_get(self.hass)
+        device = registry.async_get(self.device_entry.id)
+        if (
+            isinstance(device, dr.DeviceEntry)
+            and device.serial_number != info.serial_number
+        ):
+            registry.async_update_device(
+                device.id,
+                model=info.model,
+                serial_number=info.serial_number,
+                sw_version=info.firmware_version,
+                merge_connections={(dr.CONNECTION_NETWORK_MAC, info.mac_address)},
+            )

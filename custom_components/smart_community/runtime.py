@@ -27,3 +27,15 @@ def buildings_of(entry: ConfigEntry) -> dict[str, Building]:
 def signal_subentries_added(entry_id: str) -> str:
     """Name the dispatcher signal sent when subentries were added to an entry."""
     return f"smart_community_{entry_id}_subentries_added"
+
+
+def device_subentries(entry: ConfigEntry) -> dict[str, dict[str, object]]:
+    """Map the entry's device subentries (all but buildings) to their settings.
+
+    Devices hold connections, so any change to them reloads the community.
+    """
+    return {
+        subentry.subentry_id: {"title": subentry.title, **subentry.data}
+        for subentry in entry.subentries.values()
+        if subentry.subentry_type != SUBENTRY_TYPE_BUILDING
+    }

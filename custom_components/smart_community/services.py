@@ -6,6 +6,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from homeassistant.components.lock.const import DOMAIN as LOCK_DOMAIN
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import ATTR_CONFIG_ENTRY_ID
 from homeassistant.core import (
@@ -17,6 +18,7 @@ from homeassistant.core import (
 )
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers.service import async_register_platform_entity_service
 from homeassistant.helpers.translation import async_get_translations
 from homeassistant.util import dt as dt_util
 import probatio
@@ -40,6 +42,8 @@ SERVICE_ADD_VISITOR_PASS = "add_visitor_pass"
 SERVICE_REMOVE_VISITOR_PASS = "remove_visitor_pass"
 SERVICE_IMPORT_RESIDENTS = "import_residents"
 SERVICE_EXPORT_RESIDENTS = "export_residents"
+SERVICE_HOLD_OPEN = "hold_open"
+SERVICE_RELEASE_HOLD = "release_hold"
 
 ATTR_RESIDENT_ID = "resident_id"
 ATTR_NAME = "name"
@@ -398,6 +402,13 @@ HANDLERS: dict[str, tuple[_Handler, SupportsResponse]] = {
 }
 
 
+# Actions on the door locks of face terminals: (action, method of the lock entity).
+LOCK_ACTIONS = {
+    SERVICE_HOLD_OPEN: "async_hold_open",
+    SERVICE_RELEASE_HOLD: "async_release_hold",
+}
+
+
 @callback
 def async_setup_services(hass: HomeAssistant) -> None:
     """Register the actions once for every community."""
@@ -408,4 +419,13 @@ def async_setup_services(hass: HomeAssistant) -> None:
             partial(_translating_errors, handler),
             schema=SCHEMAS[service],
             supports_response=supports_response,
+        )
+    for service, method in LOCK_ACTIONS.items():
+        async_register_platform_entity_service(
+            hass,
+            DOMAIN,
+            service,
+            entity_domain=LOCK_DOMAIN,
+            schema=None,
+            func=method,
         )

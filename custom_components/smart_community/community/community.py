@@ -5,6 +5,7 @@ from dataclasses import dataclass
 
 from .models import TAG_ELDERLY_LIVING_ALONE
 from .registry import ResidentsRegistry
+from .terminals import TerminalHub
 
 
 @dataclass(slots=True, frozen=True)
@@ -36,6 +37,8 @@ class Community:
         self.buildings: dict[str, Building] = {
             building.building_id: building for building in buildings
         }
+        # Face terminals by their subentry ID.
+        self.terminals: dict[str, TerminalHub] = {}
 
     def building_occupancy(self, building_id: str) -> Occupancy:
         """Count the residents, households and elderly living alone in a building."""

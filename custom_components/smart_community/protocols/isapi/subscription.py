@@ -127,6 +127,8 @@ class EventSubscription:
         """Open the stream, reconcile from the log, then deliver until it ends."""
         async with self.client.alert_stream(idle_timeout=self.idle_timeout) as stream:
             self._set_connected(True, None)
+            if self.last_serial is None:
+                await self._find_start()
             self._adopt_replay = self.last_serial is None
             await self._reconcile()
             async for event in stream:
@@ -155,6 +157,24 @@ class EventSubscription:
             else self._default_floor or now
         )
         return max(floor, now - self.lookback)
+
+    async def _find_start(self) -> None:
+        """Take the newest logged serial as the start, so later ones count as new.
+
+        The replay on connect cannot tell this when the log is empty: then the
+        first event missed during a dropout would look like old history.
+        """
+        try:
+            logged = await self.client.search_events(
+                self.now() - self.lookback, self.now() + SEARCH_AHEAD
+            )
+        except IsapiNotFoundError as err:
+            _LOGGER.debug("%s cannot search its event log: %s", self.client.host, err)
+            return
+        self.last_serial = max(
+            (event.serial_no for event in logged if event.serial_no is not None),
+            default=0,
+        )
 
     async def _reconcile(self) -> None:
         """Deliver the logged events after last_serial, oldest first."""
