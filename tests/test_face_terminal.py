@@ -25,6 +25,10 @@ from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import entity_registry as er, issue_registry as ir
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.components.diagnostics import (
+    get_diagnostics_for_config_entry,
+)
+from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.smart_community.const import (
     CONF_BUILDING,
@@ -416,3 +420,22 @@ async def test_locked_account_waits_and_says_so(
     contact = entity_id(hass, "binary_sensor", "door_1_contact", entry)
     assert state(hass, contact) == STATE_UNAVAILABLE
     assert state(hass, contact) != STATE_OFF
+
+
+async def test_diagnostics_hide_terminal_credentials(
+    hass: HomeAssistant,
+    hass_client: ClientSessionGenerator,
+    terminal_sim: SimulatorProcess,
+    terminal_entry: MockConfigEntry,
+) -> None:
+    """A terminal's password, username and address never reach diagnostics."""
+    diagnostics = await get_diagnostics_for_config_entry(
+        hass, hass_client, terminal_entry
+    )
+    terminal = next(
+        s for s in diagnostics["subentries"] if s["subentry_type"] == "face_terminal"
+    )
+    assert terminal["data"][CONF_PASSWORD] == "**REDACTED**"
+    assert terminal["data"][CONF_USERNAME] == "**REDACTED**"
+    assert terminal["data"][CONF_HOST] == "**REDACTED**"
+    assert PASSWORD not in json.dumps(diagnostics)

@@ -3,13 +3,18 @@
 from typing import Any
 
 from homeassistant.components.diagnostics import async_redact_data
+from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_USERNAME
 from homeassistant.core import HomeAssistant
 from homeassistant.util import dt as dt_util
 
 from .runtime import SmartCommunityConfigEntry
 
-# Names, phone numbers, plates and notify targets identify people.
+# Names, phone numbers, plates and notify targets identify people; credentials
+# and addresses of devices open doors.
 TO_REDACT = {
+    CONF_HOST,
+    CONF_PASSWORD,
+    CONF_USERNAME,
     "name",
     "phone",
     "plate",
@@ -44,7 +49,7 @@ async def async_get_config_entry_diagnostics(
             {
                 "subentry_type": subentry.subentry_type,
                 "unique_id": subentry.unique_id,
-                "data": dict(subentry.data),
+                "data": async_redact_data(dict(subentry.data), TO_REDACT),
             }
             for subentry in entry.subentries.values()
         ],
