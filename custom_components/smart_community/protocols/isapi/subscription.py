@@ -128,9 +128,11 @@ class EventSubscription:
         async with self.client.alert_stream(idle_timeout=self.idle_timeout) as stream:
             self._set_connected(True, None)
             if self.last_serial is None:
+                # Nothing can have been missed before the start is known.
                 await self._find_start()
+            else:
+                await self._reconcile()
             self._adopt_replay = self.last_serial is None
-            await self._reconcile()
             async for event in stream:
                 self._received = True
                 self._handle(event)
