@@ -5,6 +5,7 @@ from collections.abc import Callable
 import json
 from pathlib import Path
 from typing import Any
+from unittest.mock import patch
 
 from homeassistant.components.lock.const import LockState
 from homeassistant.config_entries import SOURCE_REAUTH, SOURCE_USER, ConfigSubentryData
@@ -36,6 +37,8 @@ from custom_components.smart_community.const import (
     DOMAIN,
     SUBENTRY_TYPE_FACE_TERMINAL,
 )
+from custom_components.smart_community.protocols.isapi import IsapiError
+from custom_components.smart_community.terminal import client_for
 
 from .conftest import COMMUNITY_NAME, add_resident, building_subentry
 from .simulator_harness import SimulatorProcess, StartSimulator
@@ -390,8 +393,6 @@ async def test_locked_account_waits_and_says_so(
 ) -> None:
     """A locked account raises a repair issue and is not hammered."""
     entry = community_with_terminal(terminal_sim, password="wrong")
-    from custom_components.smart_community.protocols.isapi import IsapiError
-    from custom_components.smart_community.terminal import client_for
 
     client = client_for(hass, terminal_data(terminal_sim, password="wrong"))
     for _ in range(QUICK["max_bad_logins"]):
@@ -439,3 +440,38 @@ async def test_diagnostics_hide_terminal_credentials(
     assert terminal["data"][CONF_USERNAME] == "**REDACTED**"
     assert terminal["data"][CONF_HOST] == "**REDACTED**"
     assert PASSWORD not in json.dumps(diagnostics)
+
+
+async def test_busy_slot_after_a_reload_is_not_an_outage(
+    hass: HomeAssistant,
+    terminal_sim: SimulatorProcess,
+    terminal_entry: MockConfigEntry,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Right after a reload the terminal still holds the old stream: no warning."""
+    assert await hass.config_entries.async_reload(terminal_entry.entry_id)
+    lock = entity_id(hass, "lock", "door_1_lock", terminal_entry)
+    await wait_for(hass, lambda: state(hass, lock) == LockState.LOCKED)
+    assert "is unavailable" not in caplog.text
+
+
+async def test_busy_slot_that_stays_taken_is_reported(
+    hass: HomeAssistant,
+    terminal_sim: SimulatorProcess,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A slot held by another client for good is reported once, after a grace period."""
+    holder = client_for(hass, terminal_data(terminal_sim))
+    async with holder.alert_stream():
+        with patch(
+            "custom_components.smart_community.community.terminals.BUSY_GRACE_SECONDS",
+            0.5,
+        ):
+            entry = community_with_terminal(terminal_sim)
+            entry.add_to_hass(hass)
+            assert await hass.config_entries.async_setup(entry.entry_id)
+            await wait_for(hass, lambda: "is unavailable" in caplog.text)
+            await asyncio.sleep(1)
+        assert caplog.text.count("is unavailable") == 1
+        assert "still holds its slot" in caplog.text
+        assert await hass.config_entries.async_unload(entry.entry_id)

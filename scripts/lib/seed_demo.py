@@ -263,6 +263,31 @@ class HomeAssistantClient:
         )
         return False
 
+    async def add_face_terminal(self, entry_id: str, device: dict[str, Any]) -> str:
+        """Add a simulated face terminal through the subentry flow; say what happened."""
+        flow = await self.request(
+            "POST",
+            "/api/config/config_entries/subentries/flow",
+            {"handler": [entry_id, "face_terminal"]},
+        )
+        options = device["options"]
+        result = await self.request(
+            "POST",
+            f"/api/config/config_entries/subentries/flow/{flow['flow_id']}",
+            {
+                "name": device["name"],
+                "building": device["building"],
+                "host": device["host"],
+                "port": device["port"],
+                "ssl": False,
+                "verify_ssl": False,
+                "username": options["username"],
+                "password": options["password"],
+                "doors": options.get("doors", 1),
+            },
+        )
+        return str(result.get("reason") or result.get("type"))
+
 
 async def seed(
     url: str, scenario: dict[str, Any], imports: Path, hass_pid: int | None
@@ -279,6 +304,11 @@ async def seed(
             for b in scenario["buildings"]
             if await client.add_building(entry_id, b)
         ]
+        for device in scenario["devices"]:
+            if device["kind"] == "face_terminal" and device.get("implemented"):
+                outcome = await client.add_face_terminal(entry_id, device)
+                if outcome != "already_configured":
+                    print(f"develop: {device['name']}: {outcome}", file=sys.stderr)
         if added:
             residents = imports / "demo_residents.csv"
             residents.write_bytes(demo_residents_csv(scenario["buildings"]))

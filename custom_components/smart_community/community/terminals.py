@@ -15,9 +15,15 @@ from ..protocols.isapi import (
     IsapiClient,
     IsapiError,
     IsapiLockedError,
+    IsapiStreamBusyError,
 )
 
 LOGGER = logging.getLogger(__name__)
+
+# A terminal keeps its single event-stream slot for a while after a connection ends,
+# so right after a reload the new stream is refused as busy. That is only worth a
+# warning if it lasts.
+BUSY_GRACE_SECONDS = 15.0
 
 type Listener = Callable[[], None]
 type EventListener = Callable[[AccessEvent], None]
@@ -67,6 +73,7 @@ class TerminalHub:
         self.last_time = last_time
         self._outage_logged = False
         self._refresh_task: asyncio.Task[None] | None = None
+        self._busy_warning: asyncio.TimerHandle | None = None
         self._state_listeners: list[Listener] = []
         self._event_listeners: list[EventListener] = []
 
@@ -103,6 +110,7 @@ class TerminalHub:
         finally:
             if self._refresh_task is not None:
                 self._refresh_task.cancel()
+            self._cancel_busy_warning()
 
     async def refresh(self) -> None:
         """Read the terminal's identity (once) and its doors' states."""
@@ -123,6 +131,7 @@ class TerminalHub:
         """Mark the terminal available and read its doors again."""
         # Door changes during an outage came as reconciled events or not at all.
         self._refresh_task = asyncio.get_running_loop().create_task(self.refresh())
+        self._cancel_busy_warning()
         if self._outage_logged:
             LOGGER.info("Face terminal %s is back", self.config.name)
             self._outage_logged = False
@@ -132,14 +141,31 @@ class TerminalHub:
 
     def _disconnected(self, error: IsapiError) -> None:
         """Mark the terminal unavailable, saying why once per outage."""
+        if not isinstance(error, IsapiStreamBusyError):
+            self._log_outage(error)
+        elif self._busy_warning is None:
+            # Warn only if the slot stays taken (see BUSY_GRACE_SECONDS).
+            self._busy_warning = asyncio.get_running_loop().call_later(
+                BUSY_GRACE_SECONDS, self._log_outage, error
+            )
+        if self.available:
+            self.available = False
+            self._notify_state()
+
+    def _log_outage(self, error: IsapiError) -> None:
+        """Say once per outage why the terminal is unavailable."""
+        self._busy_warning = None
         if not self._outage_logged:
             LOGGER.warning(
                 "Face terminal %s is unavailable: %s", self.config.name, error
             )
             self._outage_logged = True
-        if self.available:
-            self.available = False
-            self._notify_state()
+
+    def _cancel_busy_warning(self) -> None:
+        """Forget a pending warning about a busy stream slot."""
+        if self._busy_warning is not None:
+            self._busy_warning.cancel()
+            self._busy_warning = None
 
     def _handle_event(self, event: AccessEvent) -> None:
         """Update the doors from an event and pass it on."""
