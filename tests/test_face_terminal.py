@@ -2,8 +2,11 @@
 
 import asyncio
 from collections.abc import Callable
+import hashlib
+import io
 import json
 from pathlib import Path
+import random
 from typing import Any
 from unittest.mock import patch
 
@@ -22,8 +25,13 @@ from homeassistant.const import (
 )
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
-from homeassistant.exceptions import HomeAssistantError
-from homeassistant.helpers import entity_registry as er, issue_registry as ir
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.helpers import (
+    device_registry as dr,
+    entity_registry as er,
+    issue_registry as ir,
+)
+from PIL import Image
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.components.diagnostics import (
@@ -40,7 +48,7 @@ from custom_components.smart_community.const import (
 from custom_components.smart_community.protocols.isapi import IsapiError
 from custom_components.smart_community.terminal import client_for
 
-from .conftest import COMMUNITY_NAME, add_resident, building_subentry
+from .conftest import COMMUNITY_NAME, add_resident, building_subentry, call
 from .simulator_harness import SimulatorProcess, StartSimulator
 
 SCENARIO_DIR = Path(__file__).parent.parent / "simulator" / "scenarios"
@@ -253,14 +261,80 @@ async def test_hold_open_and_release(
     assert snapshot["state"]["doors"][0]["mode"] == "normal"
 
 
-async def test_recognised_resident_and_stranger(
-    hass: HomeAssistant, terminal_sim: SimulatorProcess, terminal_entry: MockConfigEntry
-) -> None:
-    """A face the terminal knows names the resident; an unknown face is a stranger."""
-    resident_id = await add_resident(hass, terminal_entry, name="张三", building="1")
-    await terminal_sim.action(
-        "face-1", "enroll_person", {"employee_no": resident_id, "name": "张三"}
+def terminal_subentry_id(entry: MockConfigEntry) -> str:
+    """Return the subentry ID of the community's face terminal."""
+    return next(
+        s.subentry_id
+        for s in entry.subentries.values()
+        if s.subentry_type == SUBENTRY_TYPE_FACE_TERMINAL
     )
+
+
+def face_photo(seed: int = 1) -> bytes:
+    """Make a JPEG the size of a real face photo."""
+    noise = random.Random(seed).randbytes(160 * 160 * 3)
+    buffer = io.BytesIO()
+    Image.frombytes("RGB", (160, 160), noise).save(buffer, "JPEG")
+    return buffer.getvalue()
+
+
+async def person_on_terminal(
+    sim: SimulatorProcess, employee_no: str
+) -> dict[str, Any] | None:
+    """Return what the simulated terminal holds for an employee number."""
+    snapshot = await sim.snapshot("face-1")
+    return next(
+        (
+            person
+            for person in snapshot["state"]["persons"]
+            if person["employee_no"] == employee_no
+        ),
+        None,
+    )
+
+
+async def wait_for_terminal(
+    hass: HomeAssistant, sim: SimulatorProcess, check: Callable[[], Any]
+) -> None:
+    """Wait until an async check of the simulated terminal holds."""
+    async with asyncio.timeout(15):
+        while not await check():
+            await asyncio.sleep(0.1)
+            await hass.async_block_till_done()
+
+
+@pytest.fixture
+def photo_dir(hass: HomeAssistant, tmp_path: Path) -> Path:
+    """Allow reading face photos from a temporary folder."""
+    hass.config.allowlist_external_dirs = {str(tmp_path)}
+    return tmp_path
+
+
+async def test_recognised_resident_and_stranger(
+    hass: HomeAssistant,
+    terminal_sim: SimulatorProcess,
+    terminal_entry: MockConfigEntry,
+    photo_dir: Path,
+) -> None:
+    """An enrolled face names the resident; an unknown face is a stranger."""
+    resident_id = await add_resident(hass, terminal_entry, name="张三", building="1")
+    photo = photo_dir / "zhang_san.jpg"
+    photo.write_bytes(face_photo())
+    answer = await call(
+        hass, "enroll_face", terminal_entry, resident_id=resident_id, path=str(photo)
+    )
+    assert answer == {"terminals": 1}
+
+    async def enrolled_with_face() -> bool:
+        person = await person_on_terminal(terminal_sim, resident_id)
+        return person is not None and person["has_face"]
+
+    await wait_for_terminal(hass, terminal_sim, enrolled_with_face)
+    person = await person_on_terminal(terminal_sim, resident_id)
+    assert person is not None
+    assert person["name"] == "张三"
+    assert person["face_sha256"] == hashlib.sha256(photo.read_bytes()).hexdigest()
+
     event = entity_id(hass, "event", "access", terminal_entry)
     fired: list[dict[str, Any]] = []
     hass.bus.async_listen(
@@ -289,6 +363,115 @@ async def test_recognised_resident_and_stranger(
     await wait_for(hass, lambda: any(f["event_type"] == "door_forced" for f in fired))
     contact = entity_id(hass, "binary_sensor", "door_1_contact", terminal_entry)
     assert state(hass, contact) == "on"
+
+
+async def test_residents_follow_the_registry_and_survive_a_reset(
+    hass: HomeAssistant, terminal_sim: SimulatorProcess, terminal_entry: MockConfigEntry
+) -> None:
+    """Added residents appear, removed ones go, and a reset terminal is refilled."""
+    first = await add_resident(hass, terminal_entry, name="张三", building="1")
+    second = await add_resident(hass, terminal_entry, name="李四", building="1")
+    elsewhere = await add_resident(hass, terminal_entry, name="王五", building="2")
+
+    async def both_there() -> bool:
+        return all(
+            [
+                await person_on_terminal(terminal_sim, first),
+                await person_on_terminal(terminal_sim, second),
+            ]
+        )
+
+    await wait_for_terminal(hass, terminal_sim, both_there)
+    assert await person_on_terminal(terminal_sim, elsewhere) is None
+
+    await call(hass, "remove_resident", terminal_entry, resident_id=second)
+
+    async def second_gone() -> bool:
+        return await person_on_terminal(terminal_sim, second) is None
+
+    await wait_for_terminal(hass, terminal_sim, second_gone)
+
+    await terminal_sim.action("face-1", "reset", {})
+    assert await person_on_terminal(terminal_sim, first) is None
+    device = dr.async_get(hass).async_get_device_by_identifier(
+        (DOMAIN, terminal_subentry_id(terminal_entry)), terminal_entry.entry_id
+    )
+    assert device is not None
+    answer = await call(hass, "resync_terminal", terminal_entry, device_id=device.id)
+    assert answer == {"queued": 1}
+
+    async def first_back() -> bool:
+        return await person_on_terminal(terminal_sim, first) is not None
+
+    await wait_for_terminal(hass, terminal_sim, first_back)
+
+
+async def test_full_terminal_keeps_the_change_and_says_why(
+    hass: HomeAssistant, terminal_sim: SimulatorProcess, terminal_entry: MockConfigEntry
+) -> None:
+    """A full terminal leaves the enrolment pending with its reason, not lost."""
+    await terminal_sim.action("face-1", "set_full", {"full": True})
+    resident_id = await add_resident(hass, terminal_entry, name="赵六", building="1")
+    backlog = entity_id(hass, "sensor", "pending_enrolments", terminal_entry)
+
+    def reported_full() -> bool:
+        current = hass.states.get(backlog)
+        return current is not None and current.attributes.get("errors") == {
+            "capacity_full": 1
+        }
+
+    await wait_for(hass, reported_full)
+    assert state(hass, backlog) == "1"
+    assert await person_on_terminal(terminal_sim, resident_id) is None
+
+
+async def test_enroll_face_from_a_camera(
+    hass: HomeAssistant, terminal_sim: SimulatorProcess, terminal_entry: MockConfigEntry
+) -> None:
+    """A camera's current picture can be a resident's face photo."""
+    resident_id = await add_resident(hass, terminal_entry, name="孙七", building="1")
+    camera = entity_id(hass, "camera", "snapshot", terminal_entry)
+    answer = await call(
+        hass, "enroll_face", terminal_entry, resident_id=resident_id, camera=camera
+    )
+    assert answer == {"terminals": 1}
+
+    async def enrolled_with_face() -> bool:
+        person = await person_on_terminal(terminal_sim, resident_id)
+        return person is not None and person["has_face"]
+
+    await wait_for_terminal(hass, terminal_sim, enrolled_with_face)
+
+
+async def test_enroll_face_refuses_bad_input(
+    hass: HomeAssistant,
+    terminal_sim: SimulatorProcess,
+    terminal_entry: MockConfigEntry,
+    photo_dir: Path,
+) -> None:
+    """No source, a non-JPEG file and an unknown resident are translated errors."""
+    resident_id = await add_resident(hass, terminal_entry, name="周八", building="1")
+    with pytest.raises(ServiceValidationError) as err:
+        await call(hass, "enroll_face", terminal_entry, resident_id=resident_id)
+    assert err.value.translation_key == "face_source_required"
+
+    text = photo_dir / "not_a_photo.jpg"
+    text.write_text("hello", encoding="utf-8")
+    with pytest.raises(ServiceValidationError) as err:
+        await call(
+            hass, "enroll_face", terminal_entry, resident_id=resident_id, path=str(text)
+        )
+    assert err.value.translation_key == "invalid_face_picture"
+
+    with pytest.raises(ServiceValidationError) as err:
+        await call(
+            hass, "enroll_face", terminal_entry, resident_id="nobody", path=str(text)
+        )
+    assert err.value.translation_key == "unknown_resident"
+
+    with pytest.raises(ServiceValidationError) as err:
+        await call(hass, "resync_terminal", terminal_entry, device_id="no-such-device")
+    assert err.value.translation_key == "not_a_terminal"
 
 
 async def test_events_missed_during_a_dropout_arrive_once(
@@ -475,3 +658,33 @@ async def test_busy_slot_that_stays_taken_is_reported(
         assert caplog.text.count("is unavailable") == 1
         assert "still holds its slot" in caplog.text
         assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_face_photos_are_deleted_with_their_resident(
+    hass: HomeAssistant,
+    terminal_sim: SimulatorProcess,
+    terminal_entry: MockConfigEntry,
+    photo_dir: Path,
+) -> None:
+    """A removed resident's photo and a deleted community's photos leave the disk."""
+    faces = Path(hass.config.path(".storage", DOMAIN, terminal_entry.entry_id, "faces"))
+    photo = photo_dir / "photo.jpg"
+    photo.write_bytes(face_photo())
+    staying = await add_resident(hass, terminal_entry, name="留下", building="1")
+    leaving = await add_resident(hass, terminal_entry, name="搬走", building="1")
+    for resident_id in (staying, leaving):
+        await call(
+            hass,
+            "enroll_face",
+            terminal_entry,
+            resident_id=resident_id,
+            path=str(photo),
+        )
+    assert len(list(faces.glob("*.jpg"))) == 2
+
+    await call(hass, "remove_resident", terminal_entry, resident_id=leaving)
+    assert len(list(faces.glob("*.jpg"))) == 1
+
+    await hass.config_entries.async_remove(terminal_entry.entry_id)
+    await hass.async_block_till_done()
+    assert not faces.exists()

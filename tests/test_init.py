@@ -41,7 +41,7 @@ def disk_full(error: Exception) -> Iterator[None]:
     original = Store._async_write_data
 
     async def write(self: Store[Any], data: dict[str, Any]) -> None:
-        if self.key.startswith(DOMAIN):
+        if self.key.startswith(DOMAIN) and self.key.endswith(".residents"):
             raise error
         await original(self, data)
 

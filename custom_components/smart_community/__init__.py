@@ -8,6 +8,8 @@ from homeassistant.helpers.typing import ConfigType
 
 from .community.community import Community
 from .const import DOMAIN
+from .enrolling import async_start_enrolment
+from .faces import FaceStore
 from .runtime import (
     SmartCommunityConfigEntry,
     buildings_of,
@@ -52,6 +54,7 @@ async def async_setup_entry(
     )
 
     await async_start_terminals(hass, entry)
+    await async_start_enrolment(hass, entry)
 
     entry.async_on_unload(registry.add_listener(store.async_schedule_save))
     entry.async_on_unload(store.async_close)
@@ -111,3 +114,4 @@ async def async_remove_entry(
 ) -> None:
     """Delete the residents of a community that is removed."""
     await ResidentsStore(hass, entry.entry_id, entry.title).async_remove()
+    await FaceStore(hass, entry.entry_id).remove_all()

@@ -7,7 +7,6 @@ from homeassistant.config_entries import ConfigSubentry
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .community.errors import UnknownResidentError
 from .const import SUBENTRY_TYPE_FACE_TERMINAL
 from .entity import TerminalEntity
 from .protocols.isapi import AccessEvent, EventKind
@@ -59,6 +58,7 @@ class TerminalAccessEvent(TerminalEntity, EventEntity):
         super().__init__(hass, entry, subentry, "access")
         self._attr_event_types = [ACCESS_GRANTED, ACCESS_DENIED, STRANGER, DOOR_FORCED]
         self._registry = entry.runtime_data.registry
+        self._employee_numbers = entry.runtime_data.employee_numbers
 
     @override
     async def async_added_to_hass(self) -> None:
@@ -82,13 +82,10 @@ class TerminalAccessEvent(TerminalEntity, EventEntity):
             "serial_no": event.serial_no,
             "reconciled": event.reconciled,
         }
-        if event.employee_no:
-            try:
-                resident = self._registry.get_resident(event.employee_no)
-            except UnknownResidentError:
-                pass
-            else:
-                data["resident_id"] = resident.resident_id
-                data["name"] = resident.name
+        if event.employee_no and (
+            resident_id := self._employee_numbers.resident_id_for(event.employee_no)
+        ):
+            data["resident_id"] = resident_id
+            data["name"] = self._registry.get_resident(resident_id).name
         self._trigger_event(event_type, data)
         self.async_write_ha_state()

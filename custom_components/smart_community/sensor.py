@@ -11,19 +11,23 @@ from homeassistant.components.sensor import (
     SensorStateClass,
 )
 from homeassistant.config_entries import ConfigSubentry
+from homeassistant.const import EntityCategory
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
-from homeassistant.helpers.event import async_track_point_in_utc_time
+from homeassistant.helpers.event import async_call_later, async_track_point_in_utc_time
 from homeassistant.util import dt as dt_util
 
 from .community.community import Community, Occupancy
-from .const import SUBENTRY_TYPE_BUILDING
-from .entity import BuildingEntity, SmartCommunityEntity
+from .community.enrolment import EnrolmentQueue
+from .const import SUBENTRY_TYPE_BUILDING, SUBENTRY_TYPE_FACE_TERMINAL
+from .entity import BuildingEntity, SmartCommunityEntity, TerminalEntity
 from .runtime import SmartCommunityConfigEntry, signal_subentries_added
 
 # Entities only read the registry in memory; nothing is fetched.
 PARALLEL_UPDATES = 0
+# Seconds between updates of a terminal's enrolment backlog.
+ENROLMENT_SENSOR_INTERVAL = 1.0
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -128,6 +132,12 @@ async def async_setup_entry(
             hass, signal_subentries_added(entry.entry_id), async_add_buildings
         )
     )
+    if (planner := entry.runtime_data.enrolment) is not None:
+        for subentry in entry.get_subentries_of_type(SUBENTRY_TYPE_FACE_TERMINAL):
+            async_add_entities(
+                [PendingEnrolmentsSensor(hass, entry, subentry, planner.queue)],
+                config_subentry_id=subentry.subentry_id,
+            )
 
 
 class CommunitySensor(SmartCommunityEntity, SensorEntity):
@@ -221,3 +231,73 @@ class BuildingSensor(BuildingEntity, SensorEntity):
         self._attr_native_value = self.entity_description.value_fn(
             self.community.building_occupancy(self.building_id)
         )
+
+
+class PendingEnrolmentsSensor(TerminalEntity, SensorEntity):
+    """How many registry changes still wait to reach a face terminal, and why."""
+
+    _attr_translation_key = "pending_enrolments"
+    _attr_entity_category = EntityCategory.DIAGNOSTIC
+    _attr_state_class = SensorStateClass.MEASUREMENT
+    _write_pending: CALLBACK_TYPE | None = None
+
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        entry: SmartCommunityConfigEntry,
+        subentry: ConfigSubentry,
+        queue: EnrolmentQueue,
+    ) -> None:
+        """Create the backlog sensor of a terminal."""
+        super().__init__(hass, entry, subentry, "pending_enrolments")
+        self._terminal_id = subentry.subentry_id
+        self._queue = queue
+
+    @property
+    @override
+    def available(self) -> bool:
+        """Stay available: the backlog matters most while the terminal is away."""
+        return True
+
+    @override
+    async def async_added_to_hass(self) -> None:
+        """Follow the enrolment queue."""
+        await super().async_added_to_hass()
+        self.async_on_remove(self._queue.add_listener(self._async_queue_changed))
+        self.async_on_remove(self._async_cancel_write)
+        self._async_refresh()
+
+    @callback
+    def _async_queue_changed(self) -> None:
+        """Show the backlog at most once a second: mass enrolments change it often."""
+        if self._write_pending is None:
+            self._write_pending = async_call_later(
+                self.hass, ENROLMENT_SENSOR_INTERVAL, self._async_write_backlog
+            )
+
+    @callback
+    def _async_write_backlog(self, _now: datetime) -> None:
+        """Write the backlog now."""
+        self._write_pending = None
+        self._async_refresh()
+        self.async_write_ha_state()
+
+    @callback
+    def _async_cancel_write(self) -> None:
+        """Forget a scheduled write."""
+        if self._write_pending is not None:
+            self._write_pending()
+            self._write_pending = None
+
+    @callback
+    def _async_refresh(self) -> None:
+        """Count the pending changes and the failures by kind."""
+        self._attr_native_value = self._queue.pending_count(self._terminal_id)
+        errors: dict[str, int] = {}
+        for operation in self._queue.failures(self._terminal_id):
+            if operation.last_error is not None:
+                errors[operation.last_error] = errors.get(operation.last_error, 0) + 1
+        self._attr_extra_state_attributes = {
+            "failed": sum(errors.values()),
+            "errors": errors,
+        }

@@ -17,7 +17,7 @@ from homeassistant.core import (
     callback,
 )
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
-from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers import config_validation as cv, device_registry as dr
 from homeassistant.helpers.service import async_register_platform_entity_service
 from homeassistant.helpers.translation import async_get_translations
 from homeassistant.util import dt as dt_util
@@ -32,6 +32,8 @@ from .community.csv_io import (
 from .community.errors import CommunityError, CsvImportError
 from .community.models import Household
 from .const import DOMAIN
+from .faces import FaceFileError
+from .protocols.isapi import IsapiError
 
 SERVICE_ADD_RESIDENT = "add_resident"
 SERVICE_UPDATE_RESIDENT = "update_resident"
@@ -42,6 +44,8 @@ SERVICE_ADD_VISITOR_PASS = "add_visitor_pass"
 SERVICE_REMOVE_VISITOR_PASS = "remove_visitor_pass"
 SERVICE_IMPORT_RESIDENTS = "import_residents"
 SERVICE_EXPORT_RESIDENTS = "export_residents"
+SERVICE_ENROLL_FACE = "enroll_face"
+SERVICE_RESYNC_TERMINAL = "resync_terminal"
 SERVICE_HOLD_OPEN = "hold_open"
 SERVICE_RELEASE_HOLD = "release_hold"
 
@@ -63,6 +67,8 @@ ATTR_VALID_UNTIL = "valid_until"
 ATTR_PATH = "path"
 ATTR_MODE = "mode"
 ATTR_ENCODING = "encoding"
+ATTR_CAMERA = "camera"
+ATTR_DEVICE_ID = "device_id"
 
 IMPORT_MODES = ("merge", "replace")
 EXPORT_ENCODINGS = {"utf-8": "utf-8-sig", "gb18030": "gb18030"}
@@ -134,6 +140,17 @@ SCHEMAS: dict[str, probatio.Schema] = {
             probatio.Required(ATTR_PATH): cv.string,
             probatio.Optional(ATTR_MODE, default="merge"): probatio.In(IMPORT_MODES),
         }
+    ),
+    SERVICE_ENROLL_FACE: probatio.Schema(
+        ENTRY
+        | {
+            probatio.Required(ATTR_RESIDENT_ID): cv.string,
+            probatio.Exclusive(ATTR_PATH, "source"): cv.string,
+            probatio.Exclusive(ATTR_CAMERA, "source"): cv.entity_id,
+        }
+    ),
+    SERVICE_RESYNC_TERMINAL: probatio.Schema(
+        ENTRY | {probatio.Required(ATTR_DEVICE_ID): cv.string}
     ),
     SERVICE_EXPORT_RESIDENTS: probatio.Schema(
         ENTRY
@@ -283,9 +300,19 @@ async def _update_resident(call: ServiceCall) -> ServiceResponse:
 
 
 async def _remove_resident(call: ServiceCall) -> ServiceResponse:
-    """Remove a resident with their vehicles and the visitor passes they host."""
-    _community_of(call).registry.remove_resident(call.data[ATTR_RESIDENT_ID])
+    """Remove a resident with their vehicles, passes they host and face photo."""
+    community = _community_of(call)
+    community.registry.remove_resident(call.data[ATTR_RESIDENT_ID])
+    await _prune_faces(community)
     return None
+
+
+async def _prune_faces(community: Community) -> None:
+    """Delete the face photos of people who are no longer residents."""
+    if community.faces is not None:
+        await community.faces.prune(
+            {resident.resident_id for resident in community.registry.residents}
+        )
 
 
 async def _add_vehicle(call: ServiceCall) -> ServiceResponse:
@@ -344,6 +371,8 @@ async def _import_residents(call: ServiceCall) -> ServiceResponse:
     except CsvImportError as err:
         raise await _import_error(hass, err) from err
     report = apply_residents_import(registry, parsed)
+    if report.removed:
+        await _prune_faces(community)
     return {
         "added": report.added,
         "updated": report.updated,
@@ -366,6 +395,86 @@ async def _export_residents(call: ServiceCall) -> ServiceResponse:
     except OSError as err:
         raise _file_error("file_write_failed", path, err) from err
     return {"path": str(path), "residents": len(community.registry)}
+
+
+async def _enroll_face(call: ServiceCall) -> ServiceResponse:
+    """Store a resident's face photo and send it to their building's terminals."""
+    hass = call.hass
+    community = _community_of(call)
+    resident = community.registry.get_resident(call.data[ATTR_RESIDENT_ID])
+    if ATTR_PATH in call.data:
+        path = _allowed_path(hass, call.data[ATTR_PATH])
+        try:
+            picture = await hass.async_add_executor_job(path.read_bytes)
+        except OSError as err:
+            raise _file_error("file_read_failed", path, err) from err
+    elif ATTR_CAMERA in call.data:
+        # Imported here: the camera component loads libturbojpeg on import, which
+        # only this action needs.
+        from homeassistant.components.camera import async_get_image
+
+        try:
+            picture = (await async_get_image(hass, call.data[ATTR_CAMERA])).content
+        except HomeAssistantError as err:
+            raise HomeAssistantError(
+                translation_domain=DOMAIN,
+                translation_key="camera_image_failed",
+                translation_placeholders={
+                    "camera": call.data[ATTR_CAMERA],
+                    "error": str(err),
+                },
+            ) from err
+    else:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN, translation_key="face_source_required"
+        )
+    if community.faces is None or community.enrolment is None:  # pragma: no cover
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="community_not_loaded",
+            translation_placeholders={"community": community.name},
+        )
+    try:
+        await community.faces.put(resident.resident_id, picture)
+    except FaceFileError as err:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="invalid_face_picture",
+            translation_placeholders={"reason": str(err)},
+        ) from err
+    return {"terminals": community.enrolment.face_changed(resident.resident_id)}
+
+
+async def _resync_terminal(call: ServiceCall) -> ServiceResponse:
+    """Compare a terminal's persons with the registry and queue the differences."""
+    community = _community_of(call)
+    device = dr.async_get(call.hass).async_get(call.data[ATTR_DEVICE_ID])
+    terminal_id = next(
+        (
+            identifier
+            for domain, identifier in (device.identifiers if device else ())
+            if domain == DOMAIN and identifier in community.terminals
+        ),
+        None,
+    )
+    if terminal_id is None or community.enrolment_worker is None:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="not_a_terminal",
+            translation_placeholders={"device_id": call.data[ATTR_DEVICE_ID]},
+        )
+    hub = community.terminals[terminal_id]
+    try:
+        queued = await community.enrolment_worker.resync(
+            terminal_id, hub.client, dt_util.utcnow()
+        )
+    except IsapiError as err:
+        raise HomeAssistantError(
+            translation_domain=DOMAIN,
+            translation_key="terminal_unreachable",
+            translation_placeholders={"terminal": hub.config.name, "error": str(err)},
+        ) from err
+    return {"queued": queued}
 
 
 def _write_atomically(path: Path, content: bytes) -> None:
@@ -399,6 +508,8 @@ HANDLERS: dict[str, tuple[_Handler, SupportsResponse]] = {
     SERVICE_REMOVE_VISITOR_PASS: (_remove_visitor_pass, SupportsResponse.NONE),
     SERVICE_IMPORT_RESIDENTS: (_import_residents, SupportsResponse.OPTIONAL),
     SERVICE_EXPORT_RESIDENTS: (_export_residents, SupportsResponse.OPTIONAL),
+    SERVICE_ENROLL_FACE: (_enroll_face, SupportsResponse.OPTIONAL),
+    SERVICE_RESYNC_TERMINAL: (_resync_terminal, SupportsResponse.OPTIONAL),
 }
 
 

@@ -635,7 +635,7 @@ SERIAL = "ABCDEFGHJKLMNPQRSTUVWXYZ0123456789"
 
 def synthetic_registry(residents: int, seed: int = 7) -> ResidentsRegistry:
     """Build a deterministic community with phones, tags, plates and passes."""
-    rng = random.Random(seed)  # noqa: S311 - reproducible test data, not secrets
+    rng = random.Random(seed)
     registry = ResidentsRegistry()
     for index in range(residents):
         resident = registry.add_resident(

@@ -2,10 +2,25 @@
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Protocol
 
+from .enrolment import EmployeeNumbers, EnrolmentPlanner, EnrolmentWorker
 from .models import TAG_ELDERLY_LIVING_ALONE
 from .registry import ResidentsRegistry
 from .terminals import TerminalHub
+
+
+class FacePictures(Protocol):
+    """Where residents' enrolled face pictures are kept."""
+
+    async def get(self, resident_id: str) -> bytes | None:
+        """Return a resident's picture, or None."""
+
+    async def put(self, resident_id: str, picture: bytes) -> None:
+        """Store a resident's picture."""
+
+    async def prune(self, residents: set[str]) -> int:
+        """Delete the pictures of people who are no longer residents."""
 
 
 @dataclass(slots=True, frozen=True)
@@ -39,6 +54,12 @@ class Community:
         }
         # Face terminals by their subentry ID.
         self.terminals: dict[str, TerminalHub] = {}
+        # Terminals know residents by employee number.
+        self.employee_numbers = EmployeeNumbers(registry)
+        # Set up with the terminals: what keeps them in step with the registry.
+        self.enrolment: EnrolmentPlanner | None = None
+        self.enrolment_worker: EnrolmentWorker | None = None
+        self.faces: FacePictures | None = None
 
     def building_occupancy(self, building_id: str) -> Occupancy:
         """Count the residents, households and elderly living alone in a building."""
