@@ -17,6 +17,7 @@ import sys
 from typing import Any
 
 import aiohttp
+from PIL import Image
 
 DOMAIN = "smart_community"
 USERNAME = "demo"
@@ -71,11 +72,18 @@ class DemoError(Exception):
 
 
 def demo_residents_csv(buildings: list[dict[str, Any]]) -> bytes:
-    """Generate the demo's residents: households, elderly living alone, vehicles."""
+    """Generate the demo's residents: households, elderly living alone, vehicles.
+
+    Residents are numbered D0001, D0002, … so that the demo can enrol the first
+    faces of each building and a newcomer can present them at a terminal.
+    """
     rng = random.Random(2026)
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(["name", "building", "unit", "room", "phone", "tags", "plates"])
+    writer.writerow(
+        ["resident_id", "name", "building", "unit", "room", "phone", "tags", "plates"]
+    )
+    number = 0
     used_plates: set[str] = set()
     for building in buildings:
         for unit in range(1, building["units"] + 1):
@@ -98,10 +106,12 @@ def demo_residents_csv(buildings: list[dict[str, Any]]) -> bytes:
                                 plates.append(plate)
                                 break
                     for member in range(size):
+                        number += 1
                         name = rng.choice(SURNAMES) + rng.choice(GIVEN_NAMES)
                         phone = f"1{rng.choice('3589')}{rng.randrange(10**8, 10**9)}"
                         writer.writerow(
                             [
+                                f"D{number:04d}",
                                 name,
                                 building["id"],
                                 str(unit),
@@ -121,6 +131,43 @@ def _is_running(pid: int) -> bool:
     except ProcessLookupError:
         return False
     return True
+
+
+FACES_PER_BUILDING = 2
+
+
+def demo_face_photo(seed: int) -> bytes:
+    """Make a JPEG that stands in for a resident's face photo."""
+    noise = random.Random(seed).randbytes(160 * 160 * 3)
+    buffer = io.BytesIO()
+    Image.frombytes("RGB", (160, 160), noise).save(buffer, "JPEG")
+    return buffer.getvalue()
+
+
+async def enroll_demo_faces(
+    client: HomeAssistantClient, entry_id: str, residents: Path, imports: Path
+) -> list[str]:
+    """Enrol face photos of the first residents of each building; return their IDs."""
+    chosen: dict[str, list[str]] = {}
+    with residents.open(encoding="utf-8") as rows:
+        for row in csv.DictReader(rows):
+            ids = chosen.setdefault(row["building"], [])
+            if len(ids) < FACES_PER_BUILDING:
+                ids.append(row["resident_id"])
+    enrolled = [resident_id for ids in chosen.values() for resident_id in ids]
+    for seed, resident_id in enumerate(enrolled):
+        photo = imports / f"face_{resident_id}.jpg"
+        photo.write_bytes(demo_face_photo(seed))
+        await client.request(
+            "POST",
+            f"/api/services/{DOMAIN}/enroll_face",
+            {
+                "config_entry_id": entry_id,
+                "resident_id": resident_id,
+                "path": str(photo),
+            },
+        )
+    return enrolled
 
 
 class HomeAssistantClient:
@@ -263,6 +310,20 @@ class HomeAssistantClient:
         )
         return False
 
+    async def wait_until_loaded(self, entry_id: str) -> None:
+        """Wait for the community to finish (re)loading after its devices changed."""
+        async with asyncio.timeout(60):
+            while True:
+                entries = await self.request(
+                    "GET", f"/api/config/config_entries/entry?domain={DOMAIN}"
+                )
+                if any(
+                    entry["entry_id"] == entry_id and entry["state"] == "loaded"
+                    for entry in entries
+                ):
+                    return
+                await asyncio.sleep(0.5)
+
     async def add_face_terminal(self, entry_id: str, device: dict[str, Any]) -> str:
         """Add a simulated face terminal through the subentry flow; say what happened."""
         flow = await self.request(
@@ -309,6 +370,7 @@ async def seed(
                 outcome = await client.add_face_terminal(entry_id, device)
                 if outcome != "already_configured":
                     print(f"develop: {device['name']}: {outcome}", file=sys.stderr)
+        await client.wait_until_loaded(entry_id)
         if added:
             residents = imports / "demo_residents.csv"
             residents.write_bytes(demo_residents_csv(scenario["buildings"]))
@@ -324,6 +386,14 @@ async def seed(
             print(
                 f"develop: demo community {community_name}: buildings {', '.join(added)}; "
                 f"residents {report['service_response']}",
+                file=sys.stderr,
+            )
+            enrolled = await enroll_demo_faces(client, entry_id, residents, imports)
+            print(
+                f"develop: face photos enrolled for {', '.join(enrolled)}; make a "
+                "terminal see one: curl -X POST "
+                f"{scenario['control_url']}/devices/face-1/actions/present_face "
+                f'-d \'{{"employee_no": "{enrolled[0]}"}}\'',
                 file=sys.stderr,
             )
     print(
