@@ -31,6 +31,7 @@ from homeassistant.helpers import (
     entity_registry as er,
     issue_registry as ir,
 )
+from homeassistant.setup import async_setup_component
 from PIL import Image
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
@@ -688,3 +689,47 @@ async def test_face_photos_are_deleted_with_their_resident(
     await hass.config_entries.async_remove(terminal_entry.entry_id)
     await hass.async_block_till_done()
     assert not faces.exists()
+
+
+async def test_enroll_face_from_a_media_image(
+    hass: HomeAssistant,
+    terminal_sim: SimulatorProcess,
+    terminal_entry: MockConfigEntry,
+    tmp_path: Path,
+) -> None:
+    """A picked or uploaded image (a media source item) can be the face photo."""
+    assert await async_setup_component(hass, "media_source", {})
+    hass.config.media_dirs["local"] = str(tmp_path)
+    (tmp_path / "face.jpg").write_bytes(face_photo(7))
+    resident_id = await add_resident(hass, terminal_entry, name="吴九", building="1")
+    answer = await call(
+        hass,
+        "enroll_face",
+        terminal_entry,
+        resident_id=resident_id,
+        image={
+            "media_content_id": "media-source://media_source/local/face.jpg",
+            "media_content_type": "image/jpeg",
+        },
+    )
+    assert answer == {"terminals": 1}
+
+    with pytest.raises(HomeAssistantError) as err:
+        await call(
+            hass,
+            "enroll_face",
+            terminal_entry,
+            resident_id=resident_id,
+            image={"media_content_id": "media-source://media_source/local/gone.jpg"},
+        )
+    assert err.value.translation_key == "file_read_failed"
+
+    with pytest.raises(ServiceValidationError) as err:
+        await call(
+            hass,
+            "enroll_face",
+            terminal_entry,
+            resident_id=resident_id,
+            image={"media_content_id": "media-source://no_such_source/face.jpg"},
+        )
+    assert err.value.translation_key == "image_not_found"

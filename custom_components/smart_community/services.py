@@ -6,6 +6,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from homeassistant.components import media_source
 from homeassistant.components.lock.const import DOMAIN as LOCK_DOMAIN
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import ATTR_CONFIG_ENTRY_ID
@@ -68,6 +69,7 @@ ATTR_PATH = "path"
 ATTR_MODE = "mode"
 ATTR_ENCODING = "encoding"
 ATTR_CAMERA = "camera"
+ATTR_IMAGE = "image"
 ATTR_DEVICE_ID = "device_id"
 
 IMPORT_MODES = ("merge", "replace")
@@ -147,6 +149,10 @@ SCHEMAS: dict[str, probatio.Schema] = {
             probatio.Required(ATTR_RESIDENT_ID): cv.string,
             probatio.Exclusive(ATTR_PATH, "source"): cv.string,
             probatio.Exclusive(ATTR_CAMERA, "source"): cv.entity_id,
+            probatio.Exclusive(ATTR_IMAGE, "source"): probatio.Schema(
+                {probatio.Required("media_content_id"): cv.string},
+                extra=probatio.ALLOW_EXTRA,
+            ),
         }
     ),
     SERVICE_RESYNC_TERMINAL: probatio.Schema(
@@ -424,6 +430,8 @@ async def _enroll_face(call: ServiceCall) -> ServiceResponse:
                     "error": str(err),
                 },
             ) from err
+    elif ATTR_IMAGE in call.data:
+        picture = await _uploaded_image(hass, call.data[ATTR_IMAGE]["media_content_id"])
     else:
         raise ServiceValidationError(
             translation_domain=DOMAIN, translation_key="face_source_required"
@@ -443,6 +451,28 @@ async def _enroll_face(call: ServiceCall) -> ServiceResponse:
             translation_placeholders={"reason": str(err)},
         ) from err
     return {"terminals": community.enrolment.face_changed(resident.resident_id)}
+
+
+async def _uploaded_image(hass: HomeAssistant, media_content_id: str) -> bytes:
+    """Read an uploaded image, or one from the local media folder."""
+    try:
+        media = await media_source.async_resolve_media(hass, media_content_id, None)
+    except media_source.Unresolvable as err:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="image_not_found",
+            translation_placeholders={"image": media_content_id},
+        ) from err
+    if media.path is None:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="image_not_local",
+            translation_placeholders={"image": media_content_id},
+        )
+    try:
+        return await hass.async_add_executor_job(media.path.read_bytes)
+    except OSError as err:
+        raise _file_error("file_read_failed", media.path, err) from err
 
 
 async def _resync_terminal(call: ServiceCall) -> ServiceResponse:
