@@ -16,54 +16,24 @@ from pathlib import Path
 import random
 import time
 
-from homeassistant.config_entries import ConfigSubentryData
-from homeassistant.const import (
-    CONF_HOST,
-    CONF_NAME,
-    CONF_PASSWORD,
-    CONF_PORT,
-    CONF_SSL,
-    CONF_USERNAME,
-    CONF_VERIFY_SSL,
-)
 from homeassistant.core import HomeAssistant
 from PIL import Image
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+from benchmarks.terminal_setup import community_entry, terminals_scenario
 from custom_components.smart_community.const import (
-    CONF_BUILDING,
-    CONF_BUILDING_ID,
-    CONF_DOORS,
     DOMAIN,
-    SUBENTRY_TYPE_BUILDING,
-    SUBENTRY_TYPE_FACE_TERMINAL,
 )
 from tests.simulator_harness import SimulatorProcess, launch_simulator
 
 RESIDENTS = int(os.environ.get("SC_BENCH_RESIDENTS", "200"))
 TERMINALS = 3
-SCENARIO = Path(__file__).parent.parent / "simulator" / "scenarios" / "minimal.json"
 
 
 @pytest.fixture
 def terminals(socket_enabled: None, tmp_path: Path) -> Iterator[SimulatorProcess]:
     """Run three simulated face terminals in building 1."""
-    document = json.loads(SCENARIO.read_text(encoding="utf-8"))
-    template = next(d for d in document["devices"] if d["kind"] == "face_terminal")
-    document["devices"] = [
-        template
-        | {
-            "id": f"face-{number}",
-            "name": f"terminal {number}",
-            "options": template["options"]
-            | {"serial_number": f"SIM-BENCH-{number}", "max_persons": 10_000},
-        }
-        for number in range(1, TERMINALS + 1)
-    ]
-    path = tmp_path / "terminals.json"
-    path.write_text(json.dumps(document, ensure_ascii=False), encoding="utf-8")
-    simulator = launch_simulator(path)
+    simulator = launch_simulator(terminals_scenario(tmp_path, TERMINALS))
     yield simulator
     simulator.stop()
     simulator.close()
@@ -85,39 +55,7 @@ async def test_enrolment_throughput(
     tmp_path: Path,
 ) -> None:
     """Time residents with faces until all three terminals hold them all."""
-    subentries = [
-        ConfigSubentryData(
-            data={CONF_BUILDING_ID: "1", CONF_NAME: "1"},
-            subentry_type=SUBENTRY_TYPE_BUILDING,
-            title="1",
-            unique_id="building_1",
-        ),
-        *(
-            ConfigSubentryData(
-                data={
-                    CONF_BUILDING: "1",
-                    CONF_HOST: device["host"],
-                    CONF_PORT: device["port"],
-                    CONF_SSL: False,
-                    CONF_VERIFY_SSL: False,
-                    CONF_USERNAME: device["options"]["username"],
-                    CONF_PASSWORD: device["options"]["password"],
-                    CONF_DOORS: 1,
-                },
-                subentry_type=SUBENTRY_TYPE_FACE_TERMINAL,
-                title=device["name"],
-                unique_id=f"face_terminal_{device['options']['serial_number']}",
-            )
-            for device in terminals.devices("face_terminal")
-        ),
-    ]
-    entry = MockConfigEntry(
-        domain=DOMAIN,
-        title="Bench",
-        data={CONF_NAME: "Bench"},
-        unique_id="bench",
-        subentries_data=subentries,
-    )
+    entry = community_entry(terminals.devices("face_terminal"))
     entry.add_to_hass(hass)
     hass.config.allowlist_external_dirs = {str(tmp_path)}
     assert await hass.config_entries.async_setup(entry.entry_id)

@@ -17,47 +17,26 @@ from pathlib import Path
 import time
 from typing import Any
 
-from homeassistant.config_entries import ConfigSubentryData
-from homeassistant.const import (
-    CONF_HOST,
-    CONF_NAME,
-    CONF_PASSWORD,
-    CONF_PORT,
-    CONF_SSL,
-    CONF_USERNAME,
-    CONF_VERIFY_SSL,
-)
 from homeassistant.core import Event, EventStateChangedData, HomeAssistant, callback
 from homeassistant.helpers import entity_registry as er
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from benchmarks.registry import summary
+from benchmarks.terminal_setup import community_entry, terminals_scenario
 from custom_components.smart_community.const import (
-    CONF_BUILDING,
-    CONF_BUILDING_ID,
-    CONF_DOORS,
     DOMAIN,
-    SUBENTRY_TYPE_BUILDING,
     SUBENTRY_TYPE_FACE_TERMINAL,
 )
 from tests.simulator_harness import SimulatorProcess, launch_simulator
 
 EVENTS = int(os.environ.get("SC_BENCH_EVENTS", "1000"))
 TARGET_P95_MS = 50.0
-SCENARIO = Path(__file__).parent.parent / "simulator" / "scenarios" / "minimal.json"
 
 
 @pytest.fixture
 def terminal(socket_enabled: None, tmp_path: Path) -> Iterator[SimulatorProcess]:
     """Run one simulated face terminal."""
-    document = json.loads(SCENARIO.read_text(encoding="utf-8"))
-    document["devices"] = [
-        device for device in document["devices"] if device["kind"] == "face_terminal"
-    ]
-    path = tmp_path / "terminal.json"
-    path.write_text(json.dumps(document, ensure_ascii=False), encoding="utf-8")
-    simulator = launch_simulator(path)
+    simulator = launch_simulator(terminals_scenario(tmp_path, 1))
     yield simulator
     simulator.stop()
     simulator.close()
@@ -70,36 +49,7 @@ async def test_event_latency(
     terminal: SimulatorProcess,
 ) -> None:
     """Time 1,000 terminal events to the event entity, one after another."""
-    device = terminal.device("face-1")
-    entry = MockConfigEntry(
-        domain=DOMAIN,
-        title="Bench",
-        data={CONF_NAME: "Bench"},
-        unique_id="bench",
-        subentries_data=[
-            ConfigSubentryData(
-                data={CONF_BUILDING_ID: "1", CONF_NAME: "1"},
-                subentry_type=SUBENTRY_TYPE_BUILDING,
-                title="1",
-                unique_id="building_1",
-            ),
-            ConfigSubentryData(
-                data={
-                    CONF_BUILDING: "1",
-                    CONF_HOST: device["host"],
-                    CONF_PORT: device["port"],
-                    CONF_SSL: False,
-                    CONF_VERIFY_SSL: False,
-                    CONF_USERNAME: device["options"]["username"],
-                    CONF_PASSWORD: device["options"]["password"],
-                    CONF_DOORS: 1,
-                },
-                subentry_type=SUBENTRY_TYPE_FACE_TERMINAL,
-                title="terminal",
-                unique_id="face_terminal_bench",
-            ),
-        ],
-    )
+    entry = community_entry(terminal.devices("face_terminal"))
     entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(entry.entry_id)
     subentry_id = next(
