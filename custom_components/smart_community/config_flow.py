@@ -9,7 +9,6 @@ from homeassistant.config_entries import (
     ConfigEntry,
     ConfigFlow,
     ConfigFlowResult,
-    ConfigSubentry,
     ConfigSubentryFlow,
     SubentryFlowResult,
 )
@@ -231,12 +230,13 @@ class BuildingSubentryFlow(ConfigSubentryFlow):
         )
 
 
+PASSWORD = selector.TextSelector(
+    selector.TextSelectorConfig(type=selector.TextSelectorType.PASSWORD)
+)
 CREDENTIALS_SCHEMA = probatio.Schema(
     {
         probatio.Required(CONF_USERNAME): TEXT,
-        probatio.Required(CONF_PASSWORD): selector.TextSelector(
-            selector.TextSelectorConfig(type=selector.TextSelectorType.PASSWORD)
-        ),
+        probatio.Required(CONF_PASSWORD): PASSWORD,
     }
 )
 
@@ -286,12 +286,9 @@ class FaceTerminalSubentryFlow(ConfigSubentryFlow):
         entry = self._get_entry()
         buildings = [
             selector.SelectOptionDict(
-                value=building[CONF_BUILDING_ID], label=building.title
+                value=subentry.data[CONF_BUILDING_ID], label=subentry.title
             )
-            for building in (
-                _BuildingChoice(subentry)
-                for subentry in entry.get_subentries_of_type(SUBENTRY_TYPE_BUILDING)
-            )
+            for subentry in entry.get_subentries_of_type(SUBENTRY_TYPE_BUILDING)
         ]
         if not buildings:
             return self.async_abort(reason="no_buildings")
@@ -333,9 +330,7 @@ class FaceTerminalSubentryFlow(ConfigSubentryFlow):
                     CONF_VERIFY_SSL, default=False
                 ): selector.BooleanSelector(),
                 probatio.Required(CONF_USERNAME, default="admin"): TEXT,
-                probatio.Required(CONF_PASSWORD): CREDENTIALS_SCHEMA.schema[
-                    CONF_PASSWORD
-                ],
+                probatio.Required(CONF_PASSWORD): PASSWORD,
                 probatio.Required(CONF_DOORS, default=1): DOORS,
             }
         )
@@ -345,15 +340,6 @@ class FaceTerminalSubentryFlow(ConfigSubentryFlow):
             description_placeholders=placeholders,
             errors=errors,
         )
-
-
-class _BuildingChoice(dict[str, str]):
-    """A building as the terminal form offers it."""
-
-    def __init__(self, subentry: ConfigSubentry) -> None:
-        """Take the building's code and name from its subentry."""
-        super().__init__(subentry.data)
-        self.title = subentry.title
 
 
 PORT = selector.NumberSelector(

@@ -14,11 +14,22 @@ from .const import DOMAIN
 from .runtime import SmartCommunityConfigEntry, building_from_subentry
 
 
-class SmartCommunityEntity(Entity):
-    """An entity of a community; it is told about changes, never polls."""
+def community_device_id(hass: HomeAssistant, entry: SmartCommunityConfigEntry) -> str:
+    """Return the device ID of the community, which buildings and devices hang below."""
+    return dr.async_get_device_id_by_identifier(
+        hass, (DOMAIN, entry.entry_id), config_entry_id=entry.entry_id
+    )
+
+
+class PushedEntity(Entity):
+    """An entity that is told about changes and never polls."""
 
     _attr_has_entity_name = True
     _attr_should_poll = False
+
+
+class SmartCommunityEntity(PushedEntity):
+    """An entity of the community itself."""
 
     def __init__(self, entry: SmartCommunityConfigEntry, key: str) -> None:
         """Attach the entity to the community's own device."""
@@ -31,11 +42,8 @@ class SmartCommunityEntity(Entity):
         )
 
 
-class BuildingEntity(Entity):
+class BuildingEntity(PushedEntity):
     """An entity of one building of a community."""
-
-    _attr_has_entity_name = True
-    _attr_should_poll = False
 
     def __init__(
         self,
@@ -51,18 +59,13 @@ class BuildingEntity(Entity):
         self._attr_device_info = DeviceInfo(
             identifiers={(DOMAIN, subentry.subentry_id)},
             name=subentry.title,
-            via_device_id=dr.async_get_device_id_by_identifier(
-                hass, (DOMAIN, entry.entry_id), config_entry_id=entry.entry_id
-            ),
+            via_device_id=community_device_id(hass, entry),
             entry_type=DeviceEntryType.SERVICE,
         )
 
 
-class TerminalEntity(Entity):
+class TerminalEntity(PushedEntity):
     """An entity of a face terminal; available while its event stream is up."""
-
-    _attr_has_entity_name = True
-    _attr_should_poll = False
 
     def __init__(
         self,
@@ -79,9 +82,7 @@ class TerminalEntity(Entity):
             name=subentry.title,
             manufacturer="Hikvision",
             configuration_url=str(self.hub.client.base_url),
-            via_device_id=dr.async_get_device_id_by_identifier(
-                hass, (DOMAIN, entry.entry_id), config_entry_id=entry.entry_id
-            ),
+            via_device_id=community_device_id(hass, entry),
         )
 
     @property
