@@ -190,6 +190,19 @@ class DuplicateVisitorPassError(CommunityError):
         self.pass_id = pass_id
 
 
+class UnknownBlockedPlateError(CommunityError):
+    """Report that a plate is not on the blocklist."""
+
+    def __init__(self, plate: str) -> None:
+        """Name the plate that was looked for."""
+        super().__init__(
+            f"The plate {plate!r} is not on the blocklist",
+            translation_key="plate_not_blocked",
+            translation_placeholders={"plate": plate},
+        )
+        self.plate = plate
+
+
 class InvalidStoredDataError(CommunityError):
     """Reject stored registry data that is corrupt or from an unknown version."""
 

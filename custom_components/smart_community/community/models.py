@@ -263,3 +263,24 @@ class VisitorPass:
         """Tell whether the pass lets its visitor in at an aware instant."""
         require_aware(when)
         return self.valid_from <= when < self.valid_until
+
+
+@dataclass(slots=True, frozen=True)
+class BlockedPlate:
+    """Keep a vehicle out whoever owns it, with the manager's reason."""
+
+    plate: str
+    reason: str | None = None
+
+    def __post_init__(self) -> None:
+        """Normalise the plate; a blank reason becomes None."""
+        object.__setattr__(self, "plate", validate_plate(self.plate))
+        if self.reason is not None:
+            reason = self.reason.strip()
+            if len(reason) > MAX_NAME_LENGTH or not _is_clean_text(reason):
+                raise InvalidResidentError(
+                    f"the reason must be at most {MAX_NAME_LENGTH} printable "
+                    "characters on one line",
+                    "reason",
+                )
+            object.__setattr__(self, "reason", reason or None)

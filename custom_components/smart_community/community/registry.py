@@ -16,11 +16,19 @@ from .errors import (
     DuplicateResidentError,
     DuplicateVisitorPassError,
     InvalidStoredDataError,
+    UnknownBlockedPlateError,
     UnknownResidentError,
     UnknownVehicleError,
     UnknownVisitorPassError,
 )
-from .models import Household, Resident, Vehicle, VisitorPass, require_aware
+from .models import (
+    BlockedPlate,
+    Household,
+    Resident,
+    Vehicle,
+    VisitorPass,
+    require_aware,
+)
 from .plates import normalize_plate, validate_plate
 
 STORAGE_VERSION: Final = 1
@@ -82,10 +90,13 @@ class ResidentsRegistry:
     _passes_by_host: dict[str, dict[str, None]]
     # Every pass start and end, sorted; None until next_pass_change needs it.
     _pass_changes: list[datetime] | None
+    # Kept apart from residents: a bulk import must not lift a block.
+    _blocked: dict[str, BlockedPlate]
 
     def __init__(self) -> None:
         """Start an empty registry."""
         self._listeners: list[Callable[[], None]] = []
+        self._blocked = {}
         self._load_state({}, {}, {})
 
     def _load_state(
@@ -393,6 +404,11 @@ class ResidentsRegistry:
             valid, key=lambda visitor_pass: visitor_pass.valid_until, default=None
         )
 
+    def passes_for_plate(self, plate: str) -> list[VisitorPass]:
+        """Return every pass issued for a plate, valid or not, in O(1)."""
+        pass_ids = self._passes_by_plate.get(normalize_plate(plate), ())
+        return [self._passes[pass_id] for pass_id in pass_ids]
+
     def active_visitor_passes(self, at: datetime) -> list[VisitorPass]:
         """Return the passes valid at an instant, earliest start first."""
         require_aware(at)
@@ -418,6 +434,29 @@ class ResidentsRegistry:
             )
         index = bisect_right(self._pass_changes, after)
         return self._pass_changes[index] if index < len(self._pass_changes) else None
+
+    def block_plate(self, plate: str, reason: str | None = None) -> BlockedPlate:
+        """Put a plate on the blocklist, or update the reason it is there."""
+        blocked = BlockedPlate(plate, reason)
+        self._blocked[blocked.plate] = blocked
+        self._notify()
+        return blocked
+
+    def unblock_plate(self, plate: str) -> BlockedPlate:
+        """Take a plate off the blocklist, or raise UnknownBlockedPlateError."""
+        if (blocked := self._blocked.pop(normalize_plate(plate), None)) is None:
+            raise UnknownBlockedPlateError(plate)
+        self._notify()
+        return blocked
+
+    def blocked_plate(self, plate: str) -> BlockedPlate | None:
+        """Find a plate on the blocklist, written any common way, in O(1)."""
+        return self._blocked.get(normalize_plate(plate))
+
+    @property
+    def blocked_plates(self) -> Collection[BlockedPlate]:
+        """Return a live, read-only view of the blocklist."""
+        return self._blocked.values()
 
     def bulk_upsert(
         self, records: Iterable[ResidentRecord], *, replace: bool = False
@@ -541,6 +580,10 @@ class ResidentsRegistry:
                 }
                 for visitor_pass in self._passes.values()
             ],
+            "blocked_plates": [
+                {"plate": blocked.plate, "reason": blocked.reason}
+                for blocked in self._blocked.values()
+            ],
         }
 
     @classmethod
@@ -550,10 +593,16 @@ class ResidentsRegistry:
             raise InvalidStoredDataError(f"unsupported version {version!r}")
         try:
             residents, vehicles, passes = _read_state(data)
+            # Registries saved before the blocklist existed have none.
+            blocked = [
+                BlockedPlate(item["plate"], item["reason"])
+                for item in data.get("blocked_plates", ())
+            ]
         except (KeyError, TypeError, ValueError, AttributeError) as err:
             raise InvalidStoredDataError(f"{type(err).__name__}: {err}") from err
         registry = cls()
         registry._load_state(residents, vehicles, passes)
+        registry._blocked = {item.plate: item for item in blocked}
         return registry
 
 
