@@ -1,4 +1,4 @@
-"""Test scripts/decode isapi-stream by running it as a command."""
+"""Test scripts/decode isapi-stream and plate-push by running them as commands."""
 
 import io
 import json
@@ -277,3 +277,272 @@ def test_boundary_out_of_range(capsys: pytest.CaptureFixture[str]) -> None:
         main(["isapi-stream", "--boundary=", "x.mime"])
     assert exited.value.code == 2
     assert "argument --boundary: a multipart boundary has" in capsys.readouterr().err
+
+
+# ---- plate-push ----
+
+PLATE_FIXTURES = ROOT / "tests" / "fixtures" / "plate_push"
+
+# What the command prints for plate_utf8.json and plate_gbk.json.
+FULL_PLATE_RECORD: dict[str, Any] = {
+    "message": "plate",
+    "plate": "粤B12345",
+    "plate_valid": True,
+    "license": "粤B12345",
+    "color": "blue",
+    "color_code": 1,
+    "plate_type": 1,
+    "confidence": 96,
+    "direction": 0,
+    "trigger_type": 1,
+    "offline": False,
+    "opened_by_camera": False,
+    "plate_id": 21085,
+    "serial": "fe71e106-57263272",
+    "device_name": "东门入口",
+    "ip_address": "192.168.1.100",
+    "channel": 0,
+    "time": "2023-06-09T08:39:54.687772+00:00",
+    "rect": [1002, 565, 1263, 674],
+    "image_bytes": 1033,
+    "fragment_bytes": 961,
+}
+
+
+def run_main(
+    args: list[str], capsys: pytest.CaptureFixture[str]
+) -> tuple[int, list[dict[str, Any]], str]:
+    """Run the command in this process; return its exit code, JSON lines and stderr."""
+    code = main(args)
+    out, err = capsys.readouterr()
+    return code, [json.loads(line) for line in out.splitlines()], err
+
+
+def test_plate_push_command() -> None:
+    """Print one JSON object for a captured plate push, run as a command."""
+    result = decode("plate-push", str(PLATE_FIXTURES / "plate_utf8.json"))
+    assert result.returncode == 0, result.stderr
+    assert json_lines(result.stdout) == [FULL_PLATE_RECORD]
+    assert result.stderr == b""
+
+
+def test_plate_push_command_refusal(tmp_path: Path) -> None:
+    """Exit 1 with one line naming the file and the field, run as a command."""
+    (tmp_path / "push.json").write_text('{"AlarmInfoPlate": {"result": {}}}')
+    result = decode("plate-push", "push.json", cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stdout == b""
+    assert result.stderr.decode() == (
+        "decode: cannot decode push.json: AlarmInfoPlate.result.PlateResult is missing\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("plate_utf8.json", FULL_PLATE_RECORD),
+        ("plate_gbk.json", FULL_PLATE_RECORD),
+        (
+            "plate_green.json",
+            {
+                "plate": "粤BD12345",
+                "plate_valid": True,
+                "color": "green",
+                "color_code": 5,
+                "plate_type": 19,
+                "trigger_type": 8,
+                "image_bytes": None,
+            },
+        ),
+        (
+            "plate_offline.json",
+            {
+                "plate": "京A12345",
+                "offline": True,
+                "opened_by_camera": True,
+                "plate_id": 123,
+                "serial": "eff50e18-e3d3862b",
+            },
+        ),
+        (
+            "plate_no_plate.json",
+            {
+                "plate": None,
+                "plate_valid": False,
+                "license": "",
+                "color": "unknown",
+                "time": "2015-09-09T16:12:51.672241+00:00",
+                "rect": [0, 0, 0, 0],
+                "fragment_bytes": None,
+            },
+        ),
+    ],
+)
+def test_plate_push_plates(
+    name: str, expected: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Describe plate reads, GBK and UTF-8 alike, valid plate or none."""
+    code, lines, err = run_main(["plate-push", str(PLATE_FIXTURES / name)], capsys)
+    assert code == 0, err
+    assert len(lines) == 1
+    assert lines[0]["message"] == "plate"
+    assert lines[0].keys() == FULL_PLATE_RECORD.keys()
+    assert lines[0] | expected == lines[0]
+    assert err == ""
+
+
+def test_plate_push_invalid_plate(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Normalise a plate the camera misread, and say it is not valid."""
+    document = json.loads((PLATE_FIXTURES / "plate_green.json").read_bytes())
+    document["AlarmInfoPlate"]["result"]["PlateResult"]["license"] = "粤b·1234"
+    capture = tmp_path / "misread.json"
+    capture.write_text(json.dumps(document, ensure_ascii=False), encoding="utf-8")
+    code, lines, _ = run_main(["plate-push", str(capture)], capsys)
+    assert code == 0
+    assert lines[0]["license"] == "粤b·1234"
+    assert lines[0]["plate"] == "粤B1234"
+    assert lines[0]["plate_valid"] is False
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        (
+            "heartbeat.multipart",
+            {
+                "message": "heartbeat",
+                "serial": "d85b1269-8f942256",
+                "device_name": "IVS",
+                "ip_address": "192.168.109.40",
+                "channel": 1,
+                "port": 80,
+                "user_name": "admin",
+                "password_present": True,
+            },
+        ),
+        (
+            "gio_in.json",
+            {
+                "message": "io_input",
+                "serial": "d85b1269-8f942256",
+                "device_name": "IVS",
+                "ip_address": "192.168.109.40",
+                "channel": None,
+                "source": 3,
+                "value": 1,
+            },
+        ),
+        (
+            "serial_data.json",
+            {
+                "message": "serial_data",
+                "serial": "cead13eb-1a198cd7",
+                "device_name": "IVS",
+                "ip_address": "192.168.1.100",
+                "channel": 0,
+                "serial_channel": 0,
+                "data_hex": b"ch.com\x17".hex(),
+                "data_bytes": 7,
+            },
+        ),
+        (
+            "trigger_image.json",
+            {
+                "message": "snapshot",
+                "serial": None,
+                "device_name": None,
+                "ip_address": "192.168.1.100",
+                "channel": None,
+                "image_bytes": 831,
+            },
+        ),
+    ],
+)
+def test_plate_push_other_messages(
+    name: str, expected: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Describe heartbeats, IO inputs, serial data and snapshots."""
+    code, lines, err = run_main(["plate-push", str(PLATE_FIXTURES / name)], capsys)
+    assert code == 0, err
+    assert lines == [expected]
+
+
+def test_plate_push_never_prints_the_password(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Leave the heartbeat's password out, read from stdin with a given Content-Type."""
+    body = b"serialno=abc&user_name=admin&pass_wd=hunter2"
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(body)))
+    args = ["plate-push", "--content-type", "application/x-www-form-urlencoded", "-"]
+    code = main(args)
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert "hunter2" not in out
+    assert json.loads(out)["password_present"] is True
+    assert json.loads(out)["serial"] == "abc"
+
+
+def test_plate_push_content_type_given(capsys: pytest.CaptureFixture[str]) -> None:
+    """Use a given Content-Type: a declared charset that is wrong is refused."""
+    gbk = str(PLATE_FIXTURES / "plate_gbk.json")
+    code, lines, err = run_main(
+        ["plate-push", "--content-type", "application/json; charset=gbk", gbk], capsys
+    )
+    assert code == 0, err
+    assert lines == [FULL_PLATE_RECORD]
+    code, lines, err = run_main(
+        ["plate-push", "--content-type", "application/json; charset=utf-8", gbk],
+        capsys,
+    )
+    assert code == 1
+    assert lines == []
+    assert err.startswith(f"decode: cannot decode {gbk}: The body is not valid utf-8")
+
+
+def test_plate_push_lf_heartbeat_sniffed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Sniff the boundary of a heartbeat saved with bare LF line ends."""
+    capture = tmp_path / "heartbeat.txt"
+    crlf = (PLATE_FIXTURES / "heartbeat.multipart").read_bytes()
+    capture.write_bytes(crlf.replace(b"\r\n", b"\n"))
+    code, lines, err = run_main(["plate-push", str(capture)], capsys)
+    assert code == 0, err
+    assert lines[0]["message"] == "heartbeat"
+    assert lines[0]["port"] == 80
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        (b"\x00" * (4 * 1024 * 1024 + 1), "The body is 4194305 bytes, over the limit"),
+        (b"<xml/>", "The body is not valid JSON"),
+        (b"--b\r\nContent-Disposition: form-data; name=port\r\n\r\n80\r\n", "closing"),
+    ],
+    ids=["too-large", "not-json", "unclosed-multipart"],
+)
+def test_plate_push_refusals(
+    tmp_path: Path, content: bytes, reason: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Exit 1 with one line for bodies that are no push."""
+    capture = tmp_path / "capture.bin"
+    capture.write_bytes(content)
+    code, lines, err = run_main(["plate-push", str(capture)], capsys)
+    assert code == 1
+    assert lines == []
+    assert err.startswith(f"decode: cannot decode {capture}: ")
+    assert reason in err
+    assert err.count("\n") == 1
+
+
+def test_plate_push_unreadable(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Exit 1 naming the file for one that cannot be read."""
+    missing = tmp_path / "missing.json"
+    code, lines, err = run_main(["plate-push", str(missing)], capsys)
+    assert code == 1
+    assert lines == []
+    assert err == f"decode: cannot decode {missing}: No such file or directory\n"

@@ -10,6 +10,7 @@ from .community.community import Community
 from .const import DOMAIN
 from .enrolling import async_start_enrolment
 from .faces import FaceStore
+from .gate import ParkingStore, async_start_lanes
 from .runtime import (
     SmartCommunityConfigEntry,
     buildings_of,
@@ -23,6 +24,7 @@ from .terminal import async_start_terminals
 PLATFORMS: list[Platform] = [
     Platform.BINARY_SENSOR,
     Platform.CAMERA,
+    Platform.COVER,
     Platform.EVENT,
     Platform.LOCK,
     Platform.SENSOR,
@@ -55,6 +57,7 @@ async def async_setup_entry(
 
     await async_start_terminals(hass, entry)
     await async_start_enrolment(hass, entry)
+    await async_start_lanes(hass, entry)
 
     entry.async_on_unload(registry.add_listener(store.async_schedule_save))
     entry.async_on_unload(store.async_close)
@@ -115,3 +118,4 @@ async def async_remove_entry(
     """Delete the residents of a community that is removed."""
     await ResidentsStore(hass, entry.entry_id, entry.title).async_remove()
     await FaceStore(hass, entry.entry_id).remove_all()
+    await ParkingStore(hass, entry.entry_id).async_remove()

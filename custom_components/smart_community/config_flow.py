@@ -1,7 +1,9 @@
-"""Config flow: a community per entry, its buildings (and later devices) as subentries."""
+"""Config flow: a community per entry; its buildings, devices and car parks as subentries."""
 
 from collections.abc import Mapping
 import re
+import secrets
+from string import Formatter
 from typing import Any, override
 import unicodedata
 
@@ -23,17 +25,41 @@ from homeassistant.const import (
 )
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import selector
+from homeassistant.helpers.network import NoURLAvailableError, get_url
 import probatio
 
+from .community.access import (
+    DEFAULT_TOLERANCE,
+    MAX_TOLERANCE,
+    Direction,
+    UnknownVehiclePolicy,
+)
 from .const import (
+    CONF_ALLOWED_SOURCES,
     CONF_BUILDING,
     CONF_BUILDING_ID,
+    CONF_CAPACITY,
+    CONF_COMET_HOLD,
+    CONF_DIRECTION,
+    CONF_DISPLAY,
     CONF_DOORS,
+    CONF_PARKING_LOT,
+    CONF_PUSH_SECRET,
+    CONF_RELAY_OUTPUT,
     CONF_SUBENTRY_ID,
+    CONF_TOLERANCE,
+    CONF_UNKNOWN_VEHICLES,
+    CONF_VISITORS_ALLOWED,
+    CONF_VOICE,
     DOMAIN,
+    RELAY_NONE,
     SUBENTRY_TYPE_BUILDING,
     SUBENTRY_TYPE_FACE_TERMINAL,
+    SUBENTRY_TYPE_PARKING_LOT,
+    SUBENTRY_TYPE_PLATE_CAMERA,
+    TEXT_KEYS,
 )
+from .gate import parse_sources, push_url_path
 from .protocols.isapi import (
     DeviceInfo,
     IsapiAuthError,
@@ -72,6 +98,8 @@ class SmartCommunityConfigFlow(ConfigFlow, domain=DOMAIN):
         return {
             SUBENTRY_TYPE_BUILDING: BuildingSubentryFlow,
             SUBENTRY_TYPE_FACE_TERMINAL: FaceTerminalSubentryFlow,
+            SUBENTRY_TYPE_PLATE_CAMERA: PlateCameraSubentryFlow,
+            SUBENTRY_TYPE_PARKING_LOT: ParkingLotSubentryFlow,
         }
 
     async def async_step_user(
@@ -350,3 +378,268 @@ PORT = selector.NumberSelector(
 DOORS = selector.NumberSelector(
     selector.NumberSelectorConfig(min=1, max=4, mode=selector.NumberSelectorMode.BOX)
 )
+
+
+CAPACITY = selector.NumberSelector(
+    selector.NumberSelectorConfig(
+        min=0, max=100000, mode=selector.NumberSelectorMode.BOX
+    )
+)
+
+
+def _lot_key(name: str) -> str:
+    """Fold a car park's name for comparison (case and width)."""
+    return community_unique_id(name)
+
+
+class ParkingLotSubentryFlow(ConfigSubentryFlow):
+    """Add a car park, whose lanes count the vehicles inside, or change it."""
+
+    async def async_step_user(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
+        """Ask for the car park's name and number of spaces."""
+        return await self._async_step_lot("user", user_input)
+
+    async def async_step_reconfigure(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
+        """Rename a car park or change its number of spaces."""
+        return await self._async_step_lot("reconfigure", user_input)
+
+    async def _async_step_lot(
+        self, step_id: str, user_input: dict[str, Any] | None
+    ) -> SubentryFlowResult:
+        """Show and check a car park's settings for both steps."""
+        entry = self._get_entry()
+        current = self._get_reconfigure_subentry() if step_id == "reconfigure" else None
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            name = user_input[CONF_NAME].strip()
+            data = {CONF_CAPACITY: int(user_input[CONF_CAPACITY])}
+            if not name:
+                errors[CONF_NAME] = "name_required"
+            elif any(
+                _lot_key(subentry.title) == _lot_key(name)
+                and (current is None or subentry.subentry_id != current.subentry_id)
+                for subentry in entry.get_subentries_of_type(SUBENTRY_TYPE_PARKING_LOT)
+            ):
+                errors[CONF_NAME] = "lot_exists"
+            elif current is not None:
+                return self.async_update_and_abort(
+                    entry, current, title=name, data=data
+                )
+            else:
+                return self.async_create_entry(title=name, data=data)
+        suggested = user_input or (
+            {CONF_NAME: current.title, **current.data} if current is not None else {}
+        )
+        schema = probatio.Schema(
+            {
+                probatio.Required(CONF_NAME): TEXT,
+                probatio.Required(CONF_CAPACITY): CAPACITY,
+            }
+        )
+        return self.async_show_form(
+            step_id=step_id,
+            data_schema=self.add_suggested_values_to_schema(schema, suggested),
+            errors=errors,
+        )
+
+
+TOLERANCE = selector.NumberSelector(
+    selector.NumberSelectorConfig(
+        min=0, max=MAX_TOLERANCE, mode=selector.NumberSelectorMode.BOX
+    )
+)
+COMET_HOLD = selector.NumberSelector(
+    selector.NumberSelectorConfig(
+        min=0,
+        max=25,
+        step=0.5,
+        unit_of_measurement="s",
+        mode=selector.NumberSelectorMode.BOX,
+    )
+)
+RELAY_OUTPUTS = selector.SelectSelector(
+    selector.SelectSelectorConfig(
+        options=[RELAY_NONE, "0", "1", "2", "3"],
+        translation_key=CONF_RELAY_OUTPUT,
+        mode=selector.SelectSelectorMode.DROPDOWN,
+    )
+)
+DIRECTIONS = selector.SelectSelector(
+    selector.SelectSelectorConfig(
+        options=[direction.value for direction in Direction],
+        translation_key=CONF_DIRECTION,
+    )
+)
+UNKNOWN_POLICIES = selector.SelectSelector(
+    selector.SelectSelectorConfig(
+        options=[policy.value for policy in UnknownVehiclePolicy],
+        translation_key=CONF_UNKNOWN_VEHICLES,
+    )
+)
+BOOLEAN = selector.BooleanSelector()
+
+
+def _template_ok(text: str) -> bool:
+    """Tell whether a lane text uses no placeholder other than {plate}."""
+    try:
+        fields = [name for _, name, _, _ in Formatter().parse(text) if name is not None]
+    except ValueError:
+        return False
+    return all(name == "plate" for name in fields)
+
+
+class PlateCameraSubentryFlow(ConfigSubentryFlow):
+    """Add a gate lane whose LPR camera pushes plates, or change its settings."""
+
+    _data: dict[str, Any]
+    _title: str
+
+    async def async_step_user(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
+        """Ask how the lane works, then show the address to set in the camera."""
+        return await self._async_step_lane("user", user_input)
+
+    async def async_step_reconfigure(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
+        """Change how a lane works; its push address stays unless renewed."""
+        return await self._async_step_lane("reconfigure", user_input)
+
+    async def _async_step_lane(
+        self, step_id: str, user_input: dict[str, Any] | None
+    ) -> SubentryFlowResult:
+        """Show and check a lane's settings for both steps."""
+        entry = self._get_entry()
+        current = self._get_reconfigure_subentry() if step_id == "reconfigure" else None
+        lots = [
+            selector.SelectOptionDict(value=subentry.subentry_id, label=subentry.title)
+            for subentry in entry.get_subentries_of_type(SUBENTRY_TYPE_PARKING_LOT)
+        ]
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            data, errors = self._lane_data(user_input, current)
+            if not errors:
+                self._title = user_input[CONF_NAME].strip()
+                self._data = data
+                if current is not None and not user_input.get("new_push_url"):
+                    return self.async_update_and_abort(
+                        entry, current, title=self._title, data=data
+                    )
+                return await self.async_step_push_url()
+        suggested = user_input or (
+            {CONF_NAME: current.title, **current.data} if current is not None else {}
+        )
+        if (
+            current is not None
+            and CONF_ALLOWED_SOURCES in current.data
+            and not user_input
+        ):
+            suggested[CONF_ALLOWED_SOURCES] = ", ".join(
+                current.data[CONF_ALLOWED_SOURCES]
+            )
+        fields: dict[Any, Any] = {
+            probatio.Required(CONF_NAME): TEXT,
+            probatio.Required(
+                CONF_DIRECTION, default=Direction.ENTRY.value
+            ): DIRECTIONS,
+        }
+        if lots:
+            fields[probatio.Optional(CONF_PARKING_LOT)] = selector.SelectSelector(
+                selector.SelectSelectorConfig(options=lots)
+            )
+        fields |= {
+            probatio.Required(
+                CONF_UNKNOWN_VEHICLES, default=UnknownVehiclePolicy.DENY.value
+            ): UNKNOWN_POLICIES,
+            probatio.Required(CONF_VISITORS_ALLOWED, default=True): BOOLEAN,
+            probatio.Required(CONF_TOLERANCE, default=DEFAULT_TOLERANCE): TOLERANCE,
+            probatio.Required(CONF_RELAY_OUTPUT, default=RELAY_NONE): RELAY_OUTPUTS,
+            probatio.Required(CONF_VOICE, default=True): BOOLEAN,
+            probatio.Required(CONF_DISPLAY, default=False): BOOLEAN,
+            probatio.Required(CONF_COMET_HOLD, default=5): COMET_HOLD,
+            probatio.Optional(CONF_ALLOWED_SOURCES): TEXT,
+        }
+        fields |= {probatio.Optional(key): TEXT for key in TEXT_KEYS}
+        if current is not None:
+            fields[probatio.Required("new_push_url", default=False)] = BOOLEAN
+        return self.async_show_form(
+            step_id=step_id,
+            data_schema=self.add_suggested_values_to_schema(
+                probatio.Schema(fields), suggested
+            ),
+            description_placeholders={
+                "push_url": self._push_url(current.data[CONF_PUSH_SECRET])
+            }
+            if current is not None
+            else None,
+            errors=errors,
+        )
+
+    def _lane_data(
+        self, user_input: dict[str, Any], current: Any
+    ) -> tuple[dict[str, Any], dict[str, str]]:
+        """Check the form and turn it into subentry data."""
+        errors: dict[str, str] = {}
+        if not user_input[CONF_NAME].strip():
+            errors[CONF_NAME] = "name_required"
+        sources_text = user_input.get(CONF_ALLOWED_SOURCES, "")
+        try:
+            sources = [str(network) for network in parse_sources(sources_text)]
+        except ValueError:
+            errors[CONF_ALLOWED_SOURCES] = "invalid_sources"
+            sources = []
+        for key in TEXT_KEYS:
+            if not _template_ok(user_input.get(key, "")):
+                errors[key] = "invalid_text"
+        data: dict[str, Any] = {
+            CONF_DIRECTION: user_input[CONF_DIRECTION],
+            CONF_PARKING_LOT: user_input.get(CONF_PARKING_LOT),
+            CONF_UNKNOWN_VEHICLES: user_input[CONF_UNKNOWN_VEHICLES],
+            CONF_VISITORS_ALLOWED: user_input[CONF_VISITORS_ALLOWED],
+            CONF_TOLERANCE: int(user_input[CONF_TOLERANCE]),
+            CONF_RELAY_OUTPUT: user_input[CONF_RELAY_OUTPUT],
+            CONF_VOICE: user_input[CONF_VOICE],
+            CONF_DISPLAY: user_input[CONF_DISPLAY],
+            CONF_COMET_HOLD: float(user_input[CONF_COMET_HOLD]),
+            CONF_ALLOWED_SOURCES: sources,
+            **{key: user_input.get(key, "").strip() for key in TEXT_KEYS},
+            CONF_PUSH_SECRET: current.data[CONF_PUSH_SECRET]
+            if current is not None and not user_input.get("new_push_url")
+            else secrets.token_urlsafe(24),
+        }
+        return data, errors
+
+    def _push_url(self, secret: str) -> str:
+        """Return the full address the camera pushes to, as well as it is known."""
+        try:
+            base = get_url(self.hass, prefer_external=False)
+        except NoURLAvailableError:
+            base = "http://<home-assistant>:8123"
+        return base + push_url_path(secret)
+
+    async def async_step_push_url(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
+        """Show the address to set in the camera, then save the lane."""
+        if user_input is not None:
+            current = (
+                self._get_reconfigure_subentry()
+                if self.source == "reconfigure"
+                else None
+            )
+            if current is not None:
+                return self.async_update_and_abort(
+                    self._get_entry(), current, title=self._title, data=self._data
+                )
+            return self.async_create_entry(title=self._title, data=self._data)
+        return self.async_show_form(
+            step_id="push_url",
+            description_placeholders={
+                "push_url": self._push_url(self._data[CONF_PUSH_SECRET])
+            },
+        )

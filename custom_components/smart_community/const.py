@@ -21,3 +21,24 @@ CONF_BUILDING: Final = "building"
 CONF_SUBENTRY_ID: Final = "subentry_id"
 # Saving where each terminal's event log was read up to, after a burst of events.
 CURSOR_SAVE_DELAY_SECONDS: Final = 5.0
+
+SUBENTRY_TYPE_PLATE_CAMERA: Final = "plate_camera"
+SUBENTRY_TYPE_PARKING_LOT: Final = "parking_lot"
+CONF_DIRECTION: Final = "direction"
+CONF_PARKING_LOT: Final = "parking_lot"
+CONF_CAPACITY: Final = "capacity"
+CONF_UNKNOWN_VEHICLES: Final = "unknown_vehicles"
+CONF_VISITORS_ALLOWED: Final = "visitors_allowed"
+CONF_TOLERANCE: Final = "tolerance"
+CONF_RELAY_OUTPUT: Final = "relay_output"
+CONF_VOICE: Final = "voice"
+CONF_DISPLAY: Final = "display"
+CONF_ALLOWED_SOURCES: Final = "allowed_sources"
+CONF_COMET_HOLD: Final = "comet_hold_seconds"
+CONF_PUSH_SECRET: Final = "push_secret"
+CONF_TEXTS: Final = "texts"
+# The lane's answers, each with {plate}; blank means the default wording.
+TEXT_KEYS: Final = ("resident_text", "visitor_text", "denied_text", "blocked_text")
+RELAY_NONE: Final = "none"
+# Counting a car park is saved shortly after it changes.
+PARKING_SAVE_DELAY_SECONDS: Final = 2.0

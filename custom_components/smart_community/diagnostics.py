@@ -7,6 +7,7 @@ from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_USERNAME
 from homeassistant.core import HomeAssistant
 from homeassistant.util import dt as dt_util
 
+from .const import CONF_ALLOWED_SOURCES, CONF_PUSH_SECRET
 from .runtime import SmartCommunityConfigEntry
 
 # Names, phone numbers, plates and notify targets identify people; credentials
@@ -22,6 +23,9 @@ TO_REDACT = {
     "notify_targets",
     "visitor_name",
     "label",
+    "reason",
+    CONF_PUSH_SECRET,
+    CONF_ALLOWED_SOURCES,
 }
 # Enough residents to see the shape of the data without dumping thousands.
 SAMPLE_SIZE = 20
@@ -62,6 +66,33 @@ async def async_get_config_entry_diagnostics(
             "active_visitor_passes": len(
                 registry.active_visitor_passes(dt_util.utcnow())
             ),
+            "blocked_plates": len(registry.blocked_plates),
+        },
+        "lanes": {
+            lane.config.name: {
+                "connected": lane.connected,
+                "pushes": lane.pushes,
+                "rejected_pushes": lane.rejected_pushes,
+                "open_command": lane.open_command,
+                "camera": async_redact_data(
+                    {
+                        "serial_number": heartbeat.camera.serial_number,
+                        "device_name": heartbeat.camera.device_name,
+                        "ip_address": heartbeat.camera.ip_address,
+                    },
+                    {"ip_address"},
+                )
+                if (heartbeat := lane.last_heartbeat) is not None
+                else None,
+            }
+            for lane in community.lanes.values()
+        },
+        "parking_lots": {
+            lot.name: {
+                "capacity": lot.capacity,
+                "vehicles_inside": lot.vehicles_inside,
+            }
+            for lot in community.parking_lots.values()
         },
         "tags": tags,
         "sample": async_redact_data(

@@ -9,6 +9,8 @@ from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
 from homeassistant.helpers.entity import Entity
 
 from .community.community import Community
+from .community.gates import GateLane
+from .community.parking import ParkingLot
 from .community.terminals import TerminalHub
 from .const import DOMAIN
 from .runtime import SmartCommunityConfigEntry, building_from_subentry
@@ -122,3 +124,66 @@ class TerminalEntity(PushedEntity):
                 sw_version=info.firmware_version,
                 merge_connections={(dr.CONNECTION_NETWORK_MAC, info.mac_address)},
             )
+
+
+class LaneEntity(PushedEntity):
+    """An entity of a gate lane; available while its camera keeps in touch."""
+
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        entry: SmartCommunityConfigEntry,
+        subentry: ConfigSubentry,
+        key: str,
+    ) -> None:
+        """Attach the entity to its lane's device, under the community's."""
+        self.lane: GateLane = entry.runtime_data.lanes[subentry.subentry_id]
+        self._attr_unique_id = f"{subentry.subentry_id}_{key}"
+        self._attr_device_info = DeviceInfo(
+            identifiers={(DOMAIN, subentry.subentry_id)},
+            name=subentry.title,
+            model="LPR camera (HTTP push)",
+            via_device_id=community_device_id(hass, entry),
+        )
+
+    @property
+    @override
+    def available(self) -> bool:
+        """Tell whether the lane's camera spoke recently."""
+        return self.lane.connected
+
+    @override
+    async def async_added_to_hass(self) -> None:
+        """Follow the lane's state."""
+        self.async_on_remove(self.lane.add_state_listener(self._async_lane_changed))
+
+    @callback
+    def _async_lane_changed(self) -> None:
+        """Show the lane's new state."""
+        self.async_write_ha_state()
+
+
+class ParkingLotEntity(PushedEntity):
+    """An entity of a car park."""
+
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        entry: SmartCommunityConfigEntry,
+        subentry: ConfigSubentry,
+        key: str,
+    ) -> None:
+        """Attach the entity to its car park's device, under the community's."""
+        self.lot: ParkingLot = entry.runtime_data.parking_lots[subentry.subentry_id]
+        self._attr_unique_id = f"{subentry.subentry_id}_{key}"
+        self._attr_device_info = DeviceInfo(
+            identifiers={(DOMAIN, subentry.subentry_id)},
+            name=subentry.title,
+            via_device_id=community_device_id(hass, entry),
+            entry_type=DeviceEntryType.SERVICE,
+        )
+
+    @override
+    async def async_added_to_hass(self) -> None:
+        """Follow the car park's count."""
+        self.async_on_remove(self.lot.add_listener(self.async_write_ha_state))

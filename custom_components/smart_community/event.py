@@ -1,4 +1,4 @@
-"""Events: what a face terminal decided at its doors, with whom."""
+"""Events: what a face terminal decided at its doors, and what a gate lane read."""
 
 from typing import Any, override
 
@@ -7,8 +7,9 @@ from homeassistant.config_entries import ConfigSubentry
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .const import SUBENTRY_TYPE_FACE_TERMINAL
-from .entity import TerminalEntity
+from .community.gates import PlateEvent
+from .const import SUBENTRY_TYPE_FACE_TERMINAL, SUBENTRY_TYPE_PLATE_CAMERA
+from .entity import LaneEntity, TerminalEntity
 from .protocols.isapi import AccessEvent, EventKind
 from .runtime import SmartCommunityConfigEntry
 
@@ -19,6 +20,7 @@ ACCESS_GRANTED = "access_granted"
 ACCESS_DENIED = "access_denied"
 STRANGER = "stranger"
 DOOR_FORCED = "door_forced"
+PLATE_READ = "plate_read"
 
 # What each terminal event means for access; the rest only moves door states.
 VERDICTS: dict[EventKind, tuple[str, str | None]] = {
@@ -35,10 +37,15 @@ async def async_setup_entry(
     entry: SmartCommunityConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """Add an access event entity per face terminal."""
+    """Add an access event entity per face terminal and a plate event per lane."""
     for subentry in entry.get_subentries_of_type(SUBENTRY_TYPE_FACE_TERMINAL):
         async_add_entities(
             [TerminalAccessEvent(hass, entry, subentry)],
+            config_subentry_id=subentry.subentry_id,
+        )
+    for subentry in entry.get_subentries_of_type(SUBENTRY_TYPE_PLATE_CAMERA):
+        async_add_entities(
+            [LanePlateEvent(hass, entry, subentry)],
             config_subentry_id=subentry.subentry_id,
         )
 
@@ -88,4 +95,57 @@ class TerminalAccessEvent(TerminalEntity, EventEntity):
             data["resident_id"] = resident_id
             data["name"] = self._registry.get_resident(resident_id).name
         self._trigger_event(event_type, data)
+        self.async_write_ha_state()
+
+
+def plate_event_data(event: PlateEvent) -> dict[str, Any]:
+    """Describe a plate read and its verdict for event and sensor attributes."""
+    read = event.read
+    decision = event.decision
+    resident = decision.resident
+    visitor_pass = decision.visitor_pass
+    return {
+        "plate": decision.plate or None,
+        "matched_plate": decision.matched_plate,
+        "color": read.color.name.lower(),
+        "confidence": read.confidence,
+        "direction": event.direction.value,
+        "verdict": decision.verdict.value,
+        "opened": decision.opens,
+        "resident_id": resident.resident_id if resident is not None else None,
+        "resident": resident.name if resident is not None else None,
+        "visitor": visitor_pass.visitor_name if visitor_pass is not None else None,
+        "pass_id": visitor_pass.pass_id if visitor_pass is not None else None,
+        "offline": decision.offline,
+        "plate_id": read.plate_id,
+        "time": event.at.isoformat(),
+        "parking_counted": event.parking_counted,
+    }
+
+
+class LanePlateEvent(LaneEntity, EventEntity):
+    """Every plate a lane's camera reads, with who it is and whether it opened."""
+
+    _attr_translation_key = "plate"
+
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        entry: SmartCommunityConfigEntry,
+        subentry: ConfigSubentry,
+    ) -> None:
+        """Create the plate event entity of a lane."""
+        super().__init__(hass, entry, subentry, "plate")
+        self._attr_event_types = [PLATE_READ]
+
+    @override
+    async def async_added_to_hass(self) -> None:
+        """Follow the lane's reads."""
+        await super().async_added_to_hass()
+        self.async_on_remove(self.lane.add_plate_listener(self._async_plate_read))
+
+    @callback
+    def _async_plate_read(self, event: PlateEvent) -> None:
+        """Fire the read with its verdict."""
+        self._trigger_event(PLATE_READ, plate_event_data(event))
         self.async_write_ha_state()

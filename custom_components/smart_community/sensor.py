@@ -1,4 +1,4 @@
-"""Sensors: who lives in the community and in each building."""
+"""Sensors: who lives in the community and each building; lanes and car parks."""
 
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import override
 
 from homeassistant.components.sensor import (
+    RestoreSensor,
     SensorEntity,
     SensorEntityDescription,
     SensorStateClass,
@@ -20,8 +21,22 @@ from homeassistant.util import dt as dt_util
 
 from .community.community import Community, Occupancy
 from .community.enrolment import EnrolmentQueue
-from .const import SUBENTRY_TYPE_BUILDING, SUBENTRY_TYPE_FACE_TERMINAL
-from .entity import BuildingEntity, SmartCommunityEntity, TerminalEntity
+from .community.gates import PlateEvent
+from .community.parking import ParkingLot
+from .const import (
+    SUBENTRY_TYPE_BUILDING,
+    SUBENTRY_TYPE_FACE_TERMINAL,
+    SUBENTRY_TYPE_PARKING_LOT,
+    SUBENTRY_TYPE_PLATE_CAMERA,
+)
+from .entity import (
+    BuildingEntity,
+    LaneEntity,
+    ParkingLotEntity,
+    SmartCommunityEntity,
+    TerminalEntity,
+)
+from .event import plate_event_data
 from .runtime import SmartCommunityConfigEntry, signal_subentries_added
 
 # Entities only read the registry in memory; nothing is fetched.
@@ -79,6 +94,29 @@ COMMUNITY_SENSORS: tuple[CommunitySensorEntityDescription, ...] = (
     ),
 )
 
+
+@dataclass(frozen=True, kw_only=True)
+class ParkingSensorEntityDescription(SensorEntityDescription):
+    """Describes a count of a car park."""
+
+    value_fn: Callable[[ParkingLot], int]
+
+
+PARKING_SENSORS: tuple[ParkingSensorEntityDescription, ...] = (
+    ParkingSensorEntityDescription(
+        key="vehicles_inside",
+        translation_key="vehicles_inside",
+        state_class=SensorStateClass.MEASUREMENT,
+        value_fn=lambda lot: lot.vehicles_inside,
+    ),
+    ParkingSensorEntityDescription(
+        key="free_spaces",
+        translation_key="free_spaces",
+        state_class=SensorStateClass.MEASUREMENT,
+        value_fn=lambda lot: lot.free_spaces,
+    ),
+)
+
 BUILDING_SENSORS: tuple[BuildingSensorEntityDescription, ...] = (
     BuildingSensorEntityDescription(
         key="residents",
@@ -132,6 +170,19 @@ async def async_setup_entry(
             hass, signal_subentries_added(entry.entry_id), async_add_buildings
         )
     )
+    for subentry in entry.get_subentries_of_type(SUBENTRY_TYPE_PARKING_LOT):
+        async_add_entities(
+            (
+                ParkingSensor(hass, entry, subentry, description)
+                for description in PARKING_SENSORS
+            ),
+            config_subentry_id=subentry.subentry_id,
+        )
+    for subentry in entry.get_subentries_of_type(SUBENTRY_TYPE_PLATE_CAMERA):
+        async_add_entities(
+            [LastPlateSensor(hass, entry, subentry)],
+            config_subentry_id=subentry.subentry_id,
+        )
     if (planner := entry.runtime_data.enrolment) is not None:
         for subentry in entry.get_subentries_of_type(SUBENTRY_TYPE_FACE_TERMINAL):
             async_add_entities(
@@ -301,3 +352,70 @@ class PendingEnrolmentsSensor(TerminalEntity, SensorEntity):
             "failed": sum(errors.values()),
             "errors": errors,
         }
+
+
+class ParkingSensor(ParkingLotEntity, SensorEntity):
+    """A count of a car park, from the lanes' entries and exits."""
+
+    entity_description: ParkingSensorEntityDescription
+
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        entry: SmartCommunityConfigEntry,
+        subentry: ConfigSubentry,
+        description: ParkingSensorEntityDescription,
+    ) -> None:
+        """Create one count of a car park."""
+        super().__init__(hass, entry, subentry, description.key)
+        self.entity_description = description
+
+    @property
+    @override
+    def native_value(self) -> int:
+        """Return the count."""
+        return self.entity_description.value_fn(self.lot)
+
+    @property
+    @override
+    def extra_state_attributes(self) -> dict[str, int]:
+        """Give the capacity the free spaces are counted from."""
+        return {"capacity": self.lot.capacity}
+
+
+class LastPlateSensor(LaneEntity, RestoreSensor):
+    """The last plate a lane read, with its verdict; kept across restarts."""
+
+    _attr_translation_key = "last_plate"
+
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        entry: SmartCommunityConfigEntry,
+        subentry: ConfigSubentry,
+    ) -> None:
+        """Create the last-plate sensor of a lane."""
+        super().__init__(hass, entry, subentry, "last_plate")
+
+    @property
+    @override
+    def available(self) -> bool:
+        """Stay available: the last read stays true while the camera is away."""
+        return True
+
+    @override
+    async def async_added_to_hass(self) -> None:
+        """Take back the last plate from before a restart; follow new reads."""
+        await super().async_added_to_hass()
+        if (last := await self.async_get_last_sensor_data()) is not None:
+            self._attr_native_value = last.native_value
+        if (state := await self.async_get_last_state()) is not None:
+            self._attr_extra_state_attributes = dict(state.attributes)
+        self.async_on_remove(self.lane.add_plate_listener(self._async_plate_read))
+
+    @callback
+    def _async_plate_read(self, event: PlateEvent) -> None:
+        """Show the new read."""
+        self._attr_native_value = event.decision.plate or None
+        self._attr_extra_state_attributes = plate_event_data(event)
+        self.async_write_ha_state()

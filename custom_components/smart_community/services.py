@@ -1,4 +1,4 @@
-"""Actions that manage a community's residents, vehicles and visitor passes."""
+"""Actions that manage a community's residents, vehicles, visitor passes and blocklist."""
 
 from collections.abc import Awaitable, Callable
 from datetime import datetime
@@ -49,6 +49,8 @@ SERVICE_ENROLL_FACE = "enroll_face"
 SERVICE_RESYNC_TERMINAL = "resync_terminal"
 SERVICE_HOLD_OPEN = "hold_open"
 SERVICE_RELEASE_HOLD = "release_hold"
+SERVICE_BLOCK_PLATE = "block_plate"
+SERVICE_UNBLOCK_PLATE = "unblock_plate"
 
 ATTR_RESIDENT_ID = "resident_id"
 ATTR_NAME = "name"
@@ -71,6 +73,7 @@ ATTR_ENCODING = "encoding"
 ATTR_CAMERA = "camera"
 ATTR_IMAGE = "image"
 ATTR_DEVICE_ID = "device_id"
+ATTR_REASON = "reason"
 
 IMPORT_MODES = ("merge", "replace")
 EXPORT_ENCODINGS = {"utf-8": "utf-8-sig", "gb18030": "gb18030"}
@@ -111,6 +114,16 @@ SCHEMAS: dict[str, probatio.Schema] = {
     ),
     SERVICE_REMOVE_RESIDENT: probatio.Schema(
         ENTRY | {probatio.Required(ATTR_RESIDENT_ID): cv.string}
+    ),
+    SERVICE_BLOCK_PLATE: probatio.Schema(
+        ENTRY
+        | {
+            probatio.Required(ATTR_PLATE): cv.string,
+            probatio.Optional(ATTR_REASON): cv.string,
+        }
+    ),
+    SERVICE_UNBLOCK_PLATE: probatio.Schema(
+        ENTRY | {probatio.Required(ATTR_PLATE): cv.string}
     ),
     SERVICE_ADD_VEHICLE: probatio.Schema(
         ENTRY
@@ -335,6 +348,20 @@ async def _remove_vehicle(call: ServiceCall) -> ServiceResponse:
     return None
 
 
+async def _block_plate(call: ServiceCall) -> ServiceResponse:
+    """Keep a plate out at every gate and answer with it normalised."""
+    blocked = _community_of(call).registry.block_plate(
+        call.data[ATTR_PLATE], call.data.get(ATTR_REASON)
+    )
+    return {ATTR_PLATE: blocked.plate}
+
+
+async def _unblock_plate(call: ServiceCall) -> ServiceResponse:
+    """Take a plate off the blocklist."""
+    _community_of(call).registry.unblock_plate(call.data[ATTR_PLATE])
+    return None
+
+
 async def _add_visitor_pass(call: ServiceCall) -> ServiceResponse:
     """Issue a visitor pass and answer with its ID."""
     data = call.data
@@ -536,6 +563,8 @@ HANDLERS: dict[str, tuple[_Handler, SupportsResponse]] = {
     SERVICE_REMOVE_VEHICLE: (_remove_vehicle, SupportsResponse.NONE),
     SERVICE_ADD_VISITOR_PASS: (_add_visitor_pass, SupportsResponse.OPTIONAL),
     SERVICE_REMOVE_VISITOR_PASS: (_remove_visitor_pass, SupportsResponse.NONE),
+    SERVICE_BLOCK_PLATE: (_block_plate, SupportsResponse.OPTIONAL),
+    SERVICE_UNBLOCK_PLATE: (_unblock_plate, SupportsResponse.NONE),
     SERVICE_IMPORT_RESIDENTS: (_import_residents, SupportsResponse.OPTIONAL),
     SERVICE_EXPORT_RESIDENTS: (_export_residents, SupportsResponse.OPTIONAL),
     SERVICE_ENROLL_FACE: (_enroll_face, SupportsResponse.OPTIONAL),

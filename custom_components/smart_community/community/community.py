@@ -5,7 +5,9 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from .enrolment import EmployeeNumbers, EnrolmentPlanner, EnrolmentWorker
+from .gates import GateLane
 from .models import TAG_ELDERLY_LIVING_ALONE
+from .parking import ParkingLot
 from .registry import ResidentsRegistry
 from .terminals import TerminalHub
 
@@ -60,6 +62,9 @@ class Community:
         self.enrolment: EnrolmentPlanner | None = None
         self.enrolment_worker: EnrolmentWorker | None = None
         self.faces: FacePictures | None = None
+        # Gate lanes and car parks by their subentry ID.
+        self.lanes: dict[str, GateLane] = {}
+        self.parking_lots: dict[str, ParkingLot] = {}
 
     def building_occupancy(self, building_id: str) -> Occupancy:
         """Count the residents, households and elderly living alone in a building."""
