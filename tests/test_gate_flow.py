@@ -98,6 +98,10 @@ async def test_add_lane_shows_its_push_address(hass: HomeAssistant) -> None:
     entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(entry.entry_id)
     result = await start(hass, entry, SUBENTRY_TYPE_PLATE_CAMERA)
+    result = await submit(hass, result, LANE_FORM | {CONF_NAME: "正门 入口"})
+    assert result["errors"] == {CONF_NAME: "lane_exists"}
+    result = await submit(hass, result, LANE_FORM | {CONF_NAME: " "})
+    assert result["errors"] == {CONF_NAME: "name_required"}
     result = await submit(
         hass,
         result,

@@ -388,7 +388,7 @@ CAPACITY = selector.NumberSelector(
 
 
 def _lot_key(name: str) -> str:
-    """Fold a car park's name for comparison (case and width)."""
+    """Fold a car park's or lane's name for comparison (case and width)."""
     return community_unique_id(name)
 
 
@@ -585,8 +585,17 @@ class PlateCameraSubentryFlow(ConfigSubentryFlow):
     ) -> tuple[dict[str, Any], dict[str, str]]:
         """Check the form and turn it into subentry data."""
         errors: dict[str, str] = {}
-        if not user_input[CONF_NAME].strip():
+        name = user_input[CONF_NAME].strip()
+        if not name:
             errors[CONF_NAME] = "name_required"
+        elif any(
+            _lot_key(subentry.title) == _lot_key(name)
+            and (current is None or subentry.subentry_id != current.subentry_id)
+            for subentry in self._get_entry().get_subentries_of_type(
+                SUBENTRY_TYPE_PLATE_CAMERA
+            )
+        ):
+            errors[CONF_NAME] = "lane_exists"
         sources_text = user_input.get(CONF_ALLOWED_SOURCES, "")
         try:
             sources = [str(network) for network in parse_sources(sources_text)]
