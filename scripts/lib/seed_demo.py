@@ -8,12 +8,14 @@ also exercises the integration's own flows. Runs again safely: what exists is ke
 import argparse
 import asyncio
 import csv
+from datetime import UTC, datetime
 import io
 import json
 import os
 from pathlib import Path
 import random
 import sys
+import time
 from typing import Any
 
 import aiohttp
@@ -64,6 +66,13 @@ GIVEN_NAMES = [
     "淑珍",
 ]
 CITY_LETTERS = "ABCDEFGHJ"
+PARKING_LOT = "地下停车场"
+PARKING_SPACES = 120
+# Visitors' cars in the demo traffic: two with a pass valid for a month, one
+# whose pass has ended; the simulated cameras also see strangers.
+VISITOR_PLATES = ("沪C54321", "苏E12345")
+EXPIRED_VISITOR_PLATE = "浙A66666"
+STRANGER_PLATES = ("湘A88888", "粤SD12345", "京N0Q123")
 PLATE_CHARS = "ABCDEFGHJKLMNPQRSTUVWXYZ0123456789"
 
 
@@ -168,6 +177,44 @@ async def enroll_demo_faces(
             },
         )
     return enrolled
+
+
+def demo_plates() -> list[str]:
+    """Return the residents' plates of the demo, as demo_residents_csv makes them."""
+    scenario = json.loads(
+        (Path(__file__).parents[2] / "simulator" / "scenarios" / "demo.json").read_text(
+            encoding="utf-8"
+        )
+    )
+    rows = csv.DictReader(
+        io.StringIO(demo_residents_csv(scenario["buildings"]).decode())
+    )
+    return [plate for row in rows for plate in row["plates"].split(";") if plate]
+
+
+async def add_demo_visitors(client: HomeAssistantClient, entry_id: str) -> None:
+    """Give the demo's visitor plates passes hosted by the first resident."""
+    now = time.time()
+    passes = [(plate, now - 3600, now + 30 * 86400) for plate in VISITOR_PLATES]
+    passes.append((EXPIRED_VISITOR_PLATE, now - 2 * 86400, now - 86400))
+    for number, (plate, start, end) in enumerate(passes, start=1):
+        await client.request(
+            "POST",
+            f"/api/services/{DOMAIN}/add_visitor_pass",
+            {
+                "config_entry_id": entry_id,
+                "visitor_name": f"访客{number}",
+                "host_resident_id": "D0001",
+                "plate": plate,
+                "valid_from": _local_time(start),
+                "valid_until": _local_time(end),
+            },
+        )
+
+
+def _local_time(epoch: float) -> str:
+    """Write an instant as ISO 8601 with its UTC offset."""
+    return datetime.fromtimestamp(epoch, UTC).isoformat()
 
 
 class HomeAssistantClient:
@@ -324,6 +371,120 @@ class HomeAssistantClient:
                     return
                 await asyncio.sleep(0.5)
 
+    async def subentries(self, entry_id: str) -> list[dict[str, Any]]:
+        """List a community's subentries (websocket only in Home Assistant)."""
+        async with self.session.ws_connect(f"{self.url}/api/websocket") as socket:
+            await socket.receive_json()  # auth_required
+            await socket.send_json({"type": "auth", "access_token": self.token})
+            if (await socket.receive_json()).get("type") != "auth_ok":
+                raise DemoError("the websocket refused the demo's token")
+            await socket.send_json(
+                {
+                    "id": 1,
+                    "type": "config_entries/subentries/list",
+                    "entry_id": entry_id,
+                }
+            )
+            answer = await socket.receive_json()
+        if not answer.get("success"):
+            raise DemoError(f"listing the community's subentries failed: {answer}")
+        return list(answer["result"])
+
+    async def subentry_flow(
+        self, entry_id: str, kind: str, data: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Start a subentry flow and submit its first form."""
+        flow = await self.request(
+            "POST",
+            "/api/config/config_entries/subentries/flow",
+            {"handler": [entry_id, kind]},
+        )
+        result: dict[str, Any] = await self.request(
+            "POST",
+            f"/api/config/config_entries/subentries/flow/{flow['flow_id']}",
+            data,
+        )
+        return result
+
+    async def finish_flow(self, result: dict[str, Any]) -> dict[str, Any]:
+        """Submit a flow's last (empty) step, or cancel a flow left on a form."""
+        path = f"/api/config/config_entries/subentries/flow/{result['flow_id']}"
+        if result.get("type") != "form":
+            return result
+        if result.get("errors"):
+            await self.request("DELETE", path)
+            return result
+        answer: dict[str, Any] = await self.request("POST", path, {})
+        return answer
+
+    async def add_gate(self, entry_id: str, scenario: dict[str, Any]) -> list[str]:
+        """Add the car park and a lane per plate camera; point each camera at HA.
+
+        A lane's push address holds a secret made when the lane is added, so on
+        every run the address is read back from the lane's reconfigure form and
+        given to the (freshly started) simulated camera.
+        """
+        notes = []
+        lot = await self.subentry_flow(
+            entry_id, "parking_lot", {"name": PARKING_LOT, "capacity": PARKING_SPACES}
+        )
+        await self.finish_flow(lot)
+        existing = await self.subentries(entry_id)
+        lot_id = next(s["subentry_id"] for s in existing if s["title"] == PARKING_LOT)
+        for device in scenario["devices"]:
+            if device["kind"] != "plate_camera" or not device.get("implemented"):
+                continue
+            direction = device["options"]["lane"]
+            form = {
+                "name": device["name"],
+                "direction": direction,
+                "parking_lot": lot_id,
+                "unknown_vehicles": "deny" if direction == "entry" else "allow",
+                "visitors_allowed": True,
+                "tolerance": 1,
+                "relay_output": "none",
+                "voice": True,
+                "display": True,
+                "comet_hold_seconds": 5,
+            }
+            lane = next((s for s in existing if s["title"] == device["name"]), None)
+            if lane is None:
+                result = await self.subentry_flow(entry_id, "plate_camera", form)
+                push_url = result["description_placeholders"]["push_url"]
+                await self.finish_flow(result)
+                notes.append(f"{device['name']}: added")
+            else:
+                # The reconfigure form shows the address; the flow is then cancelled.
+                flow = await self.request(
+                    "POST",
+                    "/api/config/config_entries/subentries/flow",
+                    {
+                        "handler": [entry_id, "plate_camera"],
+                        "subentry_id": lane["subentry_id"],
+                    },
+                )
+                push_url = flow["description_placeholders"]["push_url"]
+                await self.request(
+                    "DELETE",
+                    f"/api/config/config_entries/subentries/flow/{flow['flow_id']}",
+                )
+            await self.set_camera_url(scenario, device["id"], push_url)
+        return notes
+
+    async def set_camera_url(
+        self, scenario: dict[str, Any], device_id: str, push_url: str
+    ) -> None:
+        """Tell a simulated camera where to push."""
+        async with self.session.post(
+            f"{scenario['control_url']}/devices/{device_id}/actions/configure",
+            json={"push_url": push_url},
+        ) as response:
+            if response.status != 200:
+                raise DemoError(
+                    f"the simulated camera {device_id} refused its push address: "
+                    f"{await response.text()}"
+                )
+
     async def add_face_terminal(self, entry_id: str, device: dict[str, Any]) -> str:
         """Add a simulated face terminal through the subentry flow; say what happened."""
         flow = await self.request(
@@ -371,6 +532,9 @@ async def seed(
                 if outcome != "already_configured":
                     print(f"develop: {device['name']}: {outcome}", file=sys.stderr)
         await client.wait_until_loaded(entry_id)
+        for note in await client.add_gate(entry_id, scenario):
+            print(f"develop: {note}", file=sys.stderr)
+        await client.wait_until_loaded(entry_id)
         if added:
             residents = imports / "demo_residents.csv"
             residents.write_bytes(demo_residents_csv(scenario["buildings"]))
@@ -388,6 +552,7 @@ async def seed(
                 f"residents {report['service_response']}",
                 file=sys.stderr,
             )
+            await add_demo_visitors(client, entry_id)
             enrolled = await enroll_demo_faces(client, entry_id, residents, imports)
             print(
                 f"develop: face photos enrolled for {', '.join(enrolled)}; make a "
