@@ -67,6 +67,7 @@ async def test_diagnostics_redact_personal_data(
         "vehicles": 1,
         "visitor_passes": 1,
         "active_visitor_passes": 1,
+        "blocked_plates": 0,
     }
     assert diagnostics["tags"] == {"elderly_living_alone": 1}
     assert [s["unique_id"] for s in diagnostics["subentries"]] == [

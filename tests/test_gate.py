@@ -483,3 +483,58 @@ async def test_diagnostics_hide_push_secrets(
     assert lane["camera"]["serial_number"] == "eff50e18-e3d3862b"
     assert diagnostics["counts"]["blocked_plates"] == 1
     assert diagnostics["parking_lots"]["地下停车场"]["capacity"] == 100
+
+
+async def test_io_inputs_and_other_messages_get_an_empty_reply(
+    hass: HomeAssistant, gates: tuple[MockConfigEntry, TestClient[Any, Any]]
+) -> None:
+    """IO input changes and RS-485 data are noted and answered with no command."""
+    entry, client = gates
+    io_push = {
+        "AlarmGioIn": {
+            "deviceName": "IVS",
+            "ipaddr": "192.168.1.100",
+            "serialno": "eff50e18-e3d3862b",
+            "result": {"TriggerResult": {"source": 0, "value": 1}},
+        }
+    }
+    answer = await reply_of(
+        await post(client, ENTRY_SECRET, json.dumps(io_push).encode())
+    )
+    assert answer == {}
+    lane = entry.runtime_data.lanes[ENTRY_LANE]
+    assert lane.last_io is not None
+    assert (lane.last_io.source, lane.last_io.value) == (0, 1)
+    serial = {
+        "SerialData": {
+            "channel": 0,
+            "serialno": "eff50e18-e3d3862b",
+            "serialChannel": 0,
+            "data": base64.b64encode(b"card 1234").decode(),
+            "dataLen": 9,
+        }
+    }
+    answer = await reply_of(
+        await post(client, ENTRY_SECRET, json.dumps(serial).encode())
+    )
+    assert answer == {}
+
+
+async def test_damaged_parking_count_starts_empty(
+    hass: HomeAssistant,
+    hass_storage: dict[str, Any],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A damaged stored count is logged and the car park counts from empty."""
+    entry = gate_entry()
+    hass_storage[f"smart_community.{entry.entry_id}.parking"] = {
+        "version": 1,
+        "minor_version": 1,
+        "key": f"smart_community.{entry.entry_id}.parking",
+        "data": {LOT_ID: {"inside": {"京A12345": "yesterday"}, "recent_exits": {}}},
+    }
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    inside = gate_entity(hass, "sensor", LOT_ID, "vehicles_inside")
+    assert hass.states.get(inside).state == "0"
+    assert "counting it from empty" in caplog.text

@@ -74,6 +74,9 @@ async def async_get_config_entry_diagnostics(
                 "pushes": lane.pushes,
                 "rejected_pushes": lane.rejected_pushes,
                 "open_command": lane.open_command,
+                "last_io": {"source": io.source, "value": io.value}
+                if (io := lane.last_io) is not None
+                else None,
                 "camera": async_redact_data(
                     {
                         "serial_number": heartbeat.camera.serial_number,
