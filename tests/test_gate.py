@@ -19,6 +19,7 @@ from freezegun.api import FrozenDateTimeFactory
 from homeassistant.components.cover import CoverState
 from homeassistant.const import STATE_OFF, STATE_ON, STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers import device_registry as dr
 from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.common import (
@@ -33,6 +34,7 @@ from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 from custom_components.smart_community.const import (
     CONF_ALLOWED_SOURCES,
     CONF_RELAY_OUTPUT,
+    DOMAIN,
 )
 from custom_components.smart_community.gate import PUSH_ENDPOINTS
 
@@ -477,6 +479,12 @@ async def test_diagnostics_hide_push_secrets(
     text = json.dumps(diagnostics, ensure_ascii=False)
     for secret in (ENTRY_SECRET, EXIT_SECRET, "沪A11111", "逃费"):
         assert secret not in text
+    device = dr.async_get(hass).async_get_device_by_identifier(
+        (DOMAIN, ENTRY_LANE), entry.entry_id
+    )
+    assert device is not None
+    assert device.serial_number == "eff50e18-e3d3862b"
+    assert device.model == "IVS"
     lane = diagnostics["lanes"]["正门 入口"]
     assert lane["connected"] is True
     assert lane["rejected_pushes"] == 1

@@ -160,7 +160,26 @@ class LaneEntity(PushedEntity):
     @callback
     def _async_lane_changed(self) -> None:
         """Show the lane's new state."""
+        self._async_update_device()
         self.async_write_ha_state()
+
+    @callback
+    def _async_update_device(self) -> None:
+        """Record the camera's serial number and name once it has said them."""
+        camera = self.lane.camera
+        if camera is None or camera.serial_number is None or self.device_entry is None:
+            return
+        registry = dr.async_get(self.hass)
+        device = registry.async_get(self.device_entry.id)
+        if (
+            isinstance(device, dr.DeviceEntry)
+            and device.serial_number != camera.serial_number
+        ):
+            registry.async_update_device(
+                device.id,
+                serial_number=camera.serial_number,
+                model=camera.device_name or device.model,
+            )
 
 
 class ParkingLotEntity(PushedEntity):

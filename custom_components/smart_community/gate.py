@@ -6,7 +6,7 @@ camera's address is not trusted on its own. The reply to each request carries
 the decision back to the camera.
 """
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 import ipaddress
 from typing import Any, Final
@@ -57,6 +57,7 @@ from .protocols.plate_push import (
     MalformedPushError,
     PlateRead,
     PlateReply,
+    PushMessage,
     PushTooLargeError,
     RelayPulse,
     encode_reply,
@@ -208,7 +209,9 @@ async def async_start_lanes(
         entry.async_on_unload(_closer(endpoints, secret, lane))
 
 
-def _closer(endpoints: PushEndpoints, secret: str, lane: GateLane) -> Any:
+def _closer(
+    endpoints: PushEndpoints, secret: str, lane: GateLane
+) -> Callable[[], None]:
     """Return what closes a lane's endpoint when its community unloads."""
 
     @callback
@@ -280,12 +283,13 @@ class PlatePushView(HomeAssistantView):
                 )
             return web.Response(status=403)
         body = await _read_body(request, endpoint.max_bytes)
+        if body is None:
+            too_large = PushTooLargeError(
+                request.content_length or endpoint.max_bytes + 1, endpoint.max_bytes
+            )
+            self._refuse(endpoint, remote, str(too_large))
+            return web.Response(status=413, text=str(too_large))
         try:
-            if body is None:
-                raise PushTooLargeError(  # noqa: TRY301  # one place to report it
-                    request.content_length or endpoint.max_bytes + 1,
-                    endpoint.max_bytes,
-                )
             message = parse_push(
                 body,
                 request.headers.get(hdrs.CONTENT_TYPE),
@@ -301,7 +305,7 @@ class PlatePushView(HomeAssistantView):
         reply = await self._answer(lane, message)
         return web.Response(body=encode_reply(reply), content_type="application/json")
 
-    async def _answer(self, lane: GateLane, message: object) -> PlateReply:
+    async def _answer(self, lane: GateLane, message: PushMessage) -> PlateReply:
         """Pass a message to its lane and return the reply for the camera."""
         match message:
             case PlateRead():

@@ -10,14 +10,17 @@ once when someone presses open.
 import asyncio
 from collections import OrderedDict
 from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from enum import StrEnum
+from functools import partial
 import logging
 import time
 from typing import Final
 
 from ..protocols.plate_push import (
+    CameraIdentity,
     Heartbeat,
     IoInput,
     PlateRead,
@@ -107,6 +110,8 @@ class GateLane:
         self.last_event: PlateEvent | None = None
         self.last_heartbeat: Heartbeat | None = None
         self.last_io: IoInput | None = None
+        # Who the camera says it is, from its latest message.
+        self.camera: CameraIdentity | None = None
         self.open_command: OpenCommand | None = None
         self.pushes = 0
         self.rejected_pushes = 0
@@ -127,12 +132,12 @@ class GateLane:
     def add_state_listener(self, listener: Listener) -> Listener:
         """Call back when connectivity, the barrier or a command changes."""
         self._state_listeners.append(listener)
-        return lambda: self._state_listeners.remove(listener)
+        return partial(_discard, self._state_listeners, listener)
 
     def add_plate_listener(self, listener: PlateListener) -> Listener:
         """Call back for every new plate read, with the decision."""
         self._plate_listeners.append(listener)
-        return lambda: self._plate_listeners.remove(listener)
+        return partial(_discard, self._plate_listeners, listener)
 
     def _notify_state(self) -> None:
         """Tell the state listeners something changed."""
@@ -161,9 +166,12 @@ class GateLane:
                 timer.cancel()
         self._command_waiter.set()
 
-    def _seen(self) -> None:
+    def _seen(self, camera: CameraIdentity) -> None:
         """Note that the camera spoke; watch for it falling silent."""
         self._last_seen = time.monotonic()
+        if camera != self.camera:
+            self.camera = camera
+            self._notify_state()
         if self._connected:
             return
         self._connected = True
@@ -179,8 +187,7 @@ class GateLane:
 
     def _check_connected(self) -> None:
         """Mark the camera gone after the timeout, or look again later."""
-        assert self._last_seen is not None  # noqa: S101  # set before the timer
-        silent = time.monotonic() - self._last_seen
+        silent = time.monotonic() - (self._last_seen or 0.0)
         if silent < CONNECTED_TIMEOUT_SECONDS:
             self._arm_connected_timer(CONNECTED_TIMEOUT_SECONDS - silent)
             return
@@ -207,7 +214,7 @@ class GateLane:
 
     def handle_plate(self, read: PlateRead, received_at: datetime) -> PlateReply:
         """Decide on a pushed plate and return the reply that carries the decision."""
-        self._seen()
+        self._seen(read.camera)
         self.pushes += 1
         if read.plate_id is not None:
             cached = self._replies.get((read.offline, read.plate_id))
@@ -257,13 +264,14 @@ class GateLane:
     def _count(self, decision: AccessDecision, read: PlateRead, at: datetime) -> bool:
         """Move the car park's count for a vehicle that went through."""
         passed = decision.opens or (read.offline and read.opened_by_camera)
-        if self.lot is None or not passed or not decision.plate:
+        if not passed or not decision.plate:
             return False
         return self._move(decision.matched_plate or decision.plate, at)
 
     def _move(self, plate: str, at: datetime) -> bool:
-        """Count a vehicle in or out of the lane's lot."""
-        assert self.lot is not None  # noqa: S101  # callers check
+        """Count a vehicle in or out of the lane's lot, if it has one."""
+        if self.lot is None:
+            return False
         if self.config.policy.direction is Direction.ENTRY:
             return self.lot.vehicle_entered(plate, at).counted
         return self.lot.vehicle_left(plate, at, self.config.policy.tolerance).counted
@@ -287,12 +295,12 @@ class GateLane:
 
     def handle_heartbeat(self, heartbeat: Heartbeat) -> None:
         """Note a heartbeat; the reply is built by take_command."""
-        self._seen()
+        self._seen(heartbeat.camera)
         self.last_heartbeat = heartbeat
 
     def handle_io(self, io_input: IoInput) -> None:
         """Note an input change of the camera (a loop detector, a button)."""
-        self._seen()
+        self._seen(io_input.camera)
         self.last_io = io_input
         self._notify_state()
 
@@ -341,10 +349,15 @@ class GateLane:
         self._mark_opened()
         if (
             self._refused is not None
-            and self.lot is not None
             and time.monotonic() - self._refused[1] < MANUAL_PAIRING_SECONDS
         ):
             self._move(self._refused[0], datetime.now(UTC))
         self._refused = None
         self._notify_state()
         return PlateReply(open_gate=True, relay=self.config.relay)
+
+
+def _discard[Item](items: list[Item], item: Item) -> None:
+    """Remove a listener; removing it twice is harmless."""
+    with suppress(ValueError):
+        items.remove(item)
