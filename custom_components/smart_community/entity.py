@@ -1,6 +1,6 @@
 """Base entities of the Smart Community integration."""
 
-from typing import override
+from typing import Any, Final, override
 
 from homeassistant.config_entries import ConfigSubentry
 from homeassistant.core import HomeAssistant, callback
@@ -15,6 +15,9 @@ from .community.terminals import TerminalHub
 from .const import DOMAIN
 from .runtime import SmartCommunityConfigEntry, building_from_subentry
 
+# Until the camera says its device name.
+LANE_MODEL: Final = "LPR camera (HTTP push)"
+
 
 def community_device_id(hass: HomeAssistant, entry: SmartCommunityConfigEntry) -> str:
     """Return the device ID of the community, which buildings and devices hang below."""
@@ -28,6 +31,18 @@ class PushedEntity(Entity):
 
     _attr_has_entity_name = True
     _attr_should_poll = False
+
+    @callback
+    def _async_record_identity(self, serial_number: str, **details: Any) -> None:
+        """Write what a device said about itself to its registry entry, once."""
+        if self.device_entry is None:
+            return
+        registry = dr.async_get(self.hass)
+        device = registry.async_get(self.device_entry.id)
+        if isinstance(device, dr.DeviceEntry) and device.serial_number != serial_number:
+            registry.async_update_device(
+                device.id, serial_number=serial_number, **details
+            )
 
 
 class SmartCommunityEntity(PushedEntity):
@@ -108,19 +123,10 @@ class TerminalEntity(PushedEntity):
     @callback
     def _async_update_device(self) -> None:
         """Record the terminal's model and firmware once it has said them."""
-        info = self.hub.device_info
-        if info is None or self.device_entry is None:
-            return
-        registry = dr.async_get(self.hass)
-        device = registry.async_get(self.device_entry.id)
-        if (
-            isinstance(device, dr.DeviceEntry)
-            and device.serial_number != info.serial_number
-        ):
-            registry.async_update_device(
-                device.id,
+        if (info := self.hub.device_info) is not None:
+            self._async_record_identity(
+                info.serial_number,
                 model=info.model,
-                serial_number=info.serial_number,
                 sw_version=info.firmware_version,
                 merge_connections={(dr.CONNECTION_NETWORK_MAC, info.mac_address)},
             )
@@ -142,7 +148,7 @@ class LaneEntity(PushedEntity):
         self._attr_device_info = DeviceInfo(
             identifiers={(DOMAIN, subentry.subentry_id)},
             name=subentry.title,
-            model="LPR camera (HTTP push)",
+            model=LANE_MODEL,
             via_device_id=community_device_id(hass, entry),
         )
 
@@ -167,18 +173,9 @@ class LaneEntity(PushedEntity):
     def _async_update_device(self) -> None:
         """Record the camera's serial number and name once it has said them."""
         camera = self.lane.camera
-        if camera is None or camera.serial_number is None or self.device_entry is None:
-            return
-        registry = dr.async_get(self.hass)
-        device = registry.async_get(self.device_entry.id)
-        if (
-            isinstance(device, dr.DeviceEntry)
-            and device.serial_number != camera.serial_number
-        ):
-            registry.async_update_device(
-                device.id,
-                serial_number=camera.serial_number,
-                model=camera.device_name or device.model,
+        if camera is not None and camera.serial_number is not None:
+            self._async_record_identity(
+                camera.serial_number, model=camera.device_name or LANE_MODEL
             )
 
 
