@@ -353,6 +353,16 @@ async def test_manual_open_rides_on_a_plate_push(
     assert state.attributes["open_command"] == "queued"
     answer = await reply_of(await post(client, ENTRY_SECRET, plate_body("浙A99999", 1)))
     assert answer["info"] == "ok"
+    await hass.async_block_till_done()
+    event = hass.states.get(gate_entity(hass, "event", ENTRY_LANE, "plate"))
+    assert event.attributes["verdict"] == "unknown"
+    assert event.attributes["opened"] is True
+    assert event.attributes["parking_counted"] is True
+    inside = gate_entity(hass, "sensor", LOT_ID, "vehicles_inside")
+    assert hass.states.get(inside).state == "1"
+    # The open was used up: the next stranger stays out.
+    again = await reply_of(await post(client, ENTRY_SECRET, plate_body("浙A88888", 2)))
+    assert "info" not in again
 
 
 async def test_relay_output_pulses(

@@ -111,7 +111,7 @@ def plate_event_data(event: PlateEvent) -> dict[str, Any]:
         "confidence": read.confidence,
         "direction": event.direction.value,
         "verdict": decision.verdict.value,
-        "opened": decision.opens,
+        "opened": event.opened,
         "resident_id": resident.resident_id if resident is not None else None,
         "resident": resident.name if resident is not None else None,
         "visitor": visitor_pass.visitor_name if visitor_pass is not None else None,

@@ -87,6 +87,8 @@ class PlateEvent:
     received_at: datetime
     # The read time: the camera's clock for offline records, else ours.
     at: datetime
+    # The decision's, or a manual open waiting for this very car.
+    opened: bool
     parking_counted: bool
 
 
@@ -227,7 +229,23 @@ class GateLane:
         decision = self._decider.decide(
             read.license, self.config.policy, at, offline=read.offline
         )
-        counted = self._count(decision, read, at)
+        reply = self._reply_to(read, decision)
+        counted: bool | None
+        if decision.opens:
+            counted = self._count(decision, read, at)
+            self._mark_opened()
+        elif read.offline:
+            counted = self._count(decision, read, at)
+        else:
+            self._refused = (
+                (decision.matched_plate or decision.plate, time.monotonic())
+                if decision.verdict is not Verdict.NO_PLATE
+                else None
+            )
+            # Someone pressed open for the car now in front of the barrier.
+            counted = self._deliver_open()
+            if counted is not None:
+                reply = replace(reply, open_gate=True, relay=self.config.relay)
         event = PlateEvent(
             lane_id=self.config.lane_id,
             direction=self.config.policy.direction,
@@ -235,34 +253,22 @@ class GateLane:
             decision=decision,
             received_at=received_at,
             at=at,
-            parking_counted=counted,
+            opened=reply.open_gate,
+            parking_counted=bool(counted),
         )
         self.last_event = event
-        reply = self._reply_to(read, decision)
-        if (
-            not decision.opens
-            and not read.offline
-            and self.open_command is OpenCommand.QUEUED
-        ):
-            # Someone pressed open for the car now in front of the barrier.
-            self._refused = (decision.matched_plate or decision.plate, time.monotonic())
-            reply = replace(reply, open_gate=True, relay=self.take_command().relay)
         if read.plate_id is not None:
             self._replies[read.offline, read.plate_id] = reply
             while len(self._replies) > REMEMBERED_PUSHES:
                 self._replies.popitem(last=False)
-        if decision.opens:
-            self._mark_opened()
-        elif not read.offline and decision.verdict is not Verdict.NO_PLATE:
-            self._refused = (decision.matched_plate or decision.plate, time.monotonic())
         for listener in tuple(self._plate_listeners):
             listener(event)
-        if decision.opens:
+        if reply.open_gate:
             self._notify_state()
         return reply
 
     def _count(self, decision: AccessDecision, read: PlateRead, at: datetime) -> bool:
-        """Move the car park's count for a vehicle that went through."""
+        """Move the car park's count for a vehicle the decision or camera let through."""
         passed = decision.opens or (read.offline and read.opened_by_camera)
         if not passed or not decision.plate:
             return False
@@ -340,21 +346,31 @@ class GateLane:
 
     def take_command(self) -> PlateReply:
         """Return the reply to a heartbeat: an open if one is waiting."""
-        if self.open_command is not OpenCommand.QUEUED:
+        if self._deliver_open() is None:
             return PlateReply()
+        self._notify_state()
+        return PlateReply(open_gate=True, relay=self.config.relay)
+
+    def _deliver_open(self) -> bool | None:
+        """Hand over a queued open: None if none waits, else whether a car was counted.
+
+        The car refused shortly before is the one let through, so it is counted.
+        """
+        if self.open_command is not OpenCommand.QUEUED:
+            return None
         if self._command_timer is not None:
             self._command_timer.cancel()
             self._command_timer = None
         self.open_command = OpenCommand.DELIVERED
         self._mark_opened()
+        counted = False
         if (
             self._refused is not None
             and time.monotonic() - self._refused[1] < MANUAL_PAIRING_SECONDS
         ):
-            self._move(self._refused[0], datetime.now(UTC))
+            counted = self._move(self._refused[0], datetime.now(UTC))
         self._refused = None
-        self._notify_state()
-        return PlateReply(open_gate=True, relay=self.config.relay)
+        return counted
 
 
 def _discard[Item](items: list[Item], item: Item) -> None:
