@@ -39,6 +39,7 @@ REGISTERED = 3000
 TARGET_P99_MS = 20.0
 ROOT = Path(__file__).parent.parent
 LETTERS = "ABCDEFGHJKLMNPQRSTUVWXYZ"
+MISREADS = {"0": "D", "8": "B", "2": "Z", "5": "S"}
 
 type ClientFactory = Callable[[], Awaitable[TestClient[Any, Any]]]
 
@@ -62,8 +63,13 @@ def load_mix(registered: list[str]) -> list[str]:
     mix = rng.sample(registered, 700)
     mix += [f"浙{rng.choice(LETTERS)}{rng.randrange(10000, 99999)}" for _ in range(200)]
     for plate in rng.sample(registered, 100):
-        # One character misread the usual way (8 read as B).
-        mix.append(plate[:-1] + "B" if plate.endswith("8") else plate)
+        # One character misread the usual way (0 as D, 8 as B, 2 as Z, 5 as S).
+        position = next((i for i in range(2, len(plate)) if plate[i] in MISREADS), None)
+        mix.append(
+            plate
+            if position is None
+            else plate[:position] + MISREADS[plate[position]] + plate[position + 1 :]
+        )
     return mix
 
 
