@@ -11,6 +11,7 @@ from homeassistant.config_entries import (
     ConfigEntry,
     ConfigFlow,
     ConfigFlowResult,
+    ConfigSubentry,
     ConfigSubentryFlow,
     SubentryFlowResult,
 )
@@ -43,6 +44,7 @@ from .const import (
     CONF_DIRECTION,
     CONF_DISPLAY,
     CONF_DOORS,
+    CONF_NEW_PUSH_URL,
     CONF_PARKING_LOT,
     CONF_PUSH_SECRET,
     CONF_RELAY_OUTPUT,
@@ -526,7 +528,7 @@ class PlateCameraSubentryFlow(ConfigSubentryFlow):
             if not errors:
                 self._title = user_input[CONF_NAME].strip()
                 self._data = data
-                if current is not None and not user_input.get("new_push_url"):
+                if current is not None and not user_input.get(CONF_NEW_PUSH_URL):
                     return self.async_update_and_abort(
                         entry, current, title=self._title, data=data
                     )
@@ -566,7 +568,7 @@ class PlateCameraSubentryFlow(ConfigSubentryFlow):
         }
         fields |= {probatio.Optional(key): TEXT for key in TEXT_KEYS}
         if current is not None:
-            fields[probatio.Required("new_push_url", default=False)] = BOOLEAN
+            fields[probatio.Required(CONF_NEW_PUSH_URL, default=False)] = BOOLEAN
         return self.async_show_form(
             step_id=step_id,
             data_schema=self.add_suggested_values_to_schema(
@@ -581,7 +583,7 @@ class PlateCameraSubentryFlow(ConfigSubentryFlow):
         )
 
     def _lane_data(
-        self, user_input: dict[str, Any], current: Any
+        self, user_input: dict[str, Any], current: ConfigSubentry | None
     ) -> tuple[dict[str, Any], dict[str, str]]:
         """Check the form and turn it into subentry data."""
         errors: dict[str, str] = {}
@@ -618,7 +620,7 @@ class PlateCameraSubentryFlow(ConfigSubentryFlow):
             CONF_ALLOWED_SOURCES: sources,
             **{key: user_input.get(key, "").strip() for key in TEXT_KEYS},
             CONF_PUSH_SECRET: current.data[CONF_PUSH_SECRET]
-            if current is not None and not user_input.get("new_push_url")
+            if current is not None and not user_input.get(CONF_NEW_PUSH_URL)
             else secrets.token_urlsafe(24),
         }
         return data, errors

@@ -36,6 +36,8 @@ CONF_DISPLAY: Final = "display"
 CONF_ALLOWED_SOURCES: Final = "allowed_sources"
 CONF_COMET_HOLD: Final = "comet_hold_seconds"
 CONF_PUSH_SECRET: Final = "push_secret"
+# Reconfigure a lane with a new secret; the old push address stops working.
+CONF_NEW_PUSH_URL: Final = "new_push_url"
 CONF_TEXTS: Final = "texts"
 # The lane's answers, each with {plate}; blank means the default wording.
 TEXT_KEYS: Final = ("resident_text", "visitor_text", "denied_text", "blocked_text")
