@@ -127,13 +127,7 @@ def test_damaged_storage_is_refused(data: dict[str, object]) -> None:
         lot.restore(data)
 
 
-def test_reset_and_capacity() -> None:
-    """A manual reset replaces the count; a negative capacity is refused."""
-    lot = ParkingLot("lot", "P", capacity=1)
-    lot.vehicle_entered("京A12345", T0)
-    lot.reset()
-    assert lot.vehicles_inside == 0
-    lot.reset({"京B12345": T0})
-    assert lot.entered_at("京B12345") == T0
+def test_negative_capacity_is_refused() -> None:
+    """A car park cannot have fewer than no spaces."""
     with pytest.raises(ValueError, match="negative"):
         ParkingLot("lot", "P", capacity=-1)

@@ -112,11 +112,6 @@ class ParkingLot:
                 found_distance = distance
         return found[0] if len(found) == 1 else None
 
-    def reset(self, plates: Mapping[str, datetime] | None = None) -> None:
-        """Replace the count after a manual check of the lot (empty by default)."""
-        self._inside = dict(plates or {})
-        self._notify()
-
     def to_dict(self) -> dict[str, Any]:
         """Describe what must survive a restart."""
         return {
