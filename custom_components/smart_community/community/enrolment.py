@@ -19,7 +19,7 @@ removed from the community).
 
 import asyncio
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -40,6 +40,7 @@ from ..protocols.isapi import (
     IsapiNotSupportedError,
     Person,
 )
+from .listeners import Listeners
 from .models import require_aware
 from .registry import ResidentsRegistry
 
@@ -272,7 +273,7 @@ class EnrolmentQueue:
     def __init__(self) -> None:
         """Start empty."""
         self._terminals: dict[str, _TerminalState] = {}
-        self._listeners: list[Listener] = []
+        self._listeners: Listeners[()] = Listeners()
         self._batch_depth = 0
         self._dirty = False
 
@@ -280,14 +281,7 @@ class EnrolmentQueue:
 
     def add_listener(self, callback: Listener) -> Listener:
         """Call back after every change; return a function that stops it."""
-        self._listeners.append(callback)
-
-        def remove_listener() -> None:
-            """Stop calling the callback; calling this twice is harmless."""
-            with suppress(ValueError):
-                self._listeners.remove(callback)
-
-        return remove_listener
+        return self._listeners.add(callback)
 
     @contextmanager
     def batch(self) -> Iterator[None]:
@@ -313,9 +307,7 @@ class EnrolmentQueue:
     def _notify(self) -> None:
         """Call every listener once."""
         self._dirty = False
-        # A listener may unsubscribe while being called; iterate over a copy.
-        for listener in tuple(self._listeners):
-            listener()
+        self._listeners.notify()
 
     # --- state access ----------------------------------------------------------
 

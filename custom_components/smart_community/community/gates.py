@@ -10,11 +10,9 @@ once when someone presses open.
 import asyncio
 from collections import OrderedDict
 from collections.abc import Callable
-from contextlib import suppress
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from enum import StrEnum
-from functools import partial
 import logging
 import time
 from typing import Final
@@ -29,6 +27,7 @@ from ..protocols.plate_push import (
     serial_text,
 )
 from .access import AccessDecider, AccessDecision, Direction, LanePolicy, Verdict
+from .listeners import Listeners
 from .parking import ParkingLot
 
 LOGGER = logging.getLogger(__name__)
@@ -126,25 +125,22 @@ class GateLane:
         self._closed_timer: asyncio.TimerHandle | None = None
         self._refused: tuple[str, float] | None = None
         self._replies: OrderedDict[tuple[bool, int], PlateReply] = OrderedDict()
-        self._state_listeners: list[Listener] = []
-        self._plate_listeners: list[PlateListener] = []
+        self._state_listeners: Listeners[()] = Listeners()
+        self._plate_listeners: Listeners[PlateEvent] = Listeners()
 
     # Listeners
 
     def add_state_listener(self, listener: Listener) -> Listener:
         """Call back when connectivity, the barrier or a command changes."""
-        self._state_listeners.append(listener)
-        return partial(_discard, self._state_listeners, listener)
+        return self._state_listeners.add(listener)
 
     def add_plate_listener(self, listener: PlateListener) -> Listener:
         """Call back for every new plate read, with the decision."""
-        self._plate_listeners.append(listener)
-        return partial(_discard, self._plate_listeners, listener)
+        return self._plate_listeners.add(listener)
 
     def _notify_state(self) -> None:
         """Tell the state listeners something changed."""
-        for listener in tuple(self._state_listeners):
-            listener()
+        self._state_listeners.notify()
 
     # State
 
@@ -261,8 +257,7 @@ class GateLane:
             self._replies[read.offline, read.plate_id] = reply
             while len(self._replies) > REMEMBERED_PUSHES:
                 self._replies.popitem(last=False)
-        for listener in tuple(self._plate_listeners):
-            listener(event)
+        self._plate_listeners.notify(event)
         if reply.open_gate:
             self._notify_state()
         return reply
@@ -371,9 +366,3 @@ class GateLane:
             counted = self._move(self._refused[0], datetime.now(UTC))
         self._refused = None
         return counted
-
-
-def _discard[Item](items: list[Item], item: Item) -> None:
-    """Remove a listener; removing it twice is harmless."""
-    with suppress(ValueError):
-        items.remove(item)

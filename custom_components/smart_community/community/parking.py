@@ -2,13 +2,13 @@
 
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
-from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
 
 from .access import plate_variants
 from .errors import InvalidStoredDataError
+from .listeners import Listeners
 from .models import require_aware
 
 PARKING_STORAGE_VERSION: Final = 1
@@ -38,7 +38,7 @@ class ParkingLot:
         self.capacity = capacity
         self._inside: dict[str, datetime] = {}
         self._recent_exits: OrderedDict[str, datetime] = OrderedDict()
-        self._listeners: list[Callable[[], None]] = []
+        self._listeners: Listeners[()] = Listeners()
 
     @property
     def vehicles_inside(self) -> int:
@@ -56,18 +56,11 @@ class ParkingLot:
 
     def add_listener(self, callback: Callable[[], None]) -> Callable[[], None]:
         """Call back after every change of the count; return the remover."""
-        self._listeners.append(callback)
-
-        def remove_listener() -> None:
-            with suppress(ValueError):
-                self._listeners.remove(callback)
-
-        return remove_listener
+        return self._listeners.add(callback)
 
     def _notify(self) -> None:
         """Tell the listeners the count changed."""
-        for listener in tuple(self._listeners):
-            listener()
+        self._listeners.notify()
 
     def vehicle_entered(self, plate: str, at: datetime) -> ParkingChange:
         """Count a plate in, unless it left after the time it came in."""

@@ -2,7 +2,6 @@
 
 from bisect import bisect_right
 from collections.abc import Callable, Collection, Iterable, Mapping, Set as AbstractSet
-from contextlib import suppress
 import dataclasses
 from dataclasses import dataclass
 from datetime import datetime
@@ -21,6 +20,7 @@ from .errors import (
     UnknownVehicleError,
     UnknownVisitorPassError,
 )
+from .listeners import Listeners
 from .models import (
     BlockedPlate,
     Household,
@@ -95,7 +95,7 @@ class ResidentsRegistry:
 
     def __init__(self) -> None:
         """Start an empty registry."""
-        self._listeners: list[Callable[[], None]] = []
+        self._listeners: Listeners[()] = Listeners()
         self._blocked = {}
         self._load_state({}, {}, {})
 
@@ -178,20 +178,11 @@ class ResidentsRegistry:
 
     def add_listener(self, callback: Callable[[], None]) -> Callable[[], None]:
         """Call back after every change; return a function that stops it."""
-        self._listeners.append(callback)
-
-        def remove_listener() -> None:
-            """Stop calling the callback; calling this twice is harmless."""
-            with suppress(ValueError):
-                self._listeners.remove(callback)
-
-        return remove_listener
+        return self._listeners.add(callback)
 
     def _notify(self) -> None:
         """Tell every listener that the registry changed."""
-        # A listener may unsubscribe while being called; iterate over a copy.
-        for listener in tuple(self._listeners):
-            listener()
+        self._listeners.notify()
 
     def add_resident(
         self,

@@ -17,6 +17,7 @@ from ..protocols.isapi import (
     IsapiLockedError,
     IsapiStreamBusyError,
 )
+from .listeners import Listeners
 
 LOGGER = logging.getLogger(__name__)
 
@@ -74,18 +75,16 @@ class TerminalHub:
         self._outage_logged = False
         self._refresh_task: asyncio.Task[None] | None = None
         self._busy_warning: asyncio.TimerHandle | None = None
-        self._state_listeners: list[Listener] = []
-        self._event_listeners: list[EventListener] = []
+        self._state_listeners: Listeners[()] = Listeners()
+        self._event_listeners: Listeners[AccessEvent] = Listeners()
 
     def add_state_listener(self, listener: Listener) -> Listener:
         """Call listener when availability or a door changes; return its remover."""
-        self._state_listeners.append(listener)
-        return lambda: self._state_listeners.remove(listener)
+        return self._state_listeners.add(listener)
 
     def add_event_listener(self, listener: EventListener) -> Listener:
         """Call listener with every event of the terminal; return its remover."""
-        self._event_listeners.append(listener)
-        return lambda: self._event_listeners.remove(listener)
+        return self._event_listeners.add(listener)
 
     async def run(self) -> None:
         """Follow the terminal until its credentials fail.
@@ -183,11 +182,9 @@ class TerminalHub:
                     door.open = True
                 case EventKind.DOOR_CLOSED:
                     door.open = False
-        for listener in list(self._event_listeners):
-            listener(event)
+        self._event_listeners.notify(event)
         self._notify_state()
 
     def _notify_state(self) -> None:
         """Tell listeners that something they show changed."""
-        for listener in list(self._state_listeners):
-            listener()
+        self._state_listeners.notify()
