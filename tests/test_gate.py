@@ -278,6 +278,17 @@ async def test_oversized_body_is_refused(
     assert (await reply_of(await post(client, ENTRY_SECRET, small)))["info"] == "ok"
 
 
+async def test_full_size_image_is_decided(
+    hass: HomeAssistant, gates: tuple[MockConfigEntry, TestClient[Any, Any]]
+) -> None:
+    """A push with a full-size image (parsed off the event loop) opens as usual."""
+    _entry, client = gates
+    big = plate_body("京A12345", 40, image=bytes(600 * 1024))
+    answer = await reply_of(await post(client, ENTRY_SECRET, big))
+    assert answer["info"] == "ok"
+    assert answer["plateid"] == 40
+
+
 async def test_unknown_secret_is_404_logged_once(
     hass: HomeAssistant,
     gates: tuple[MockConfigEntry, TestClient[Any, Any]],

@@ -389,9 +389,19 @@ CAPACITY = selector.NumberSelector(
 )
 
 
-def _lot_key(name: str) -> str:
-    """Fold a car park's or lane's name for comparison (case and width)."""
-    return community_unique_id(name)
+def _name_taken(
+    entry: ConfigEntry,
+    subentry_type: str,
+    name: str,
+    current: ConfigSubentry | None,
+) -> bool:
+    """Tell whether another subentry of a type has this name (case and width folded)."""
+    folded = community_unique_id(name)
+    return any(
+        community_unique_id(subentry.title) == folded
+        and (current is None or subentry.subentry_id != current.subentry_id)
+        for subentry in entry.get_subentries_of_type(subentry_type)
+    )
 
 
 class ParkingLotSubentryFlow(ConfigSubentryFlow):
@@ -421,11 +431,7 @@ class ParkingLotSubentryFlow(ConfigSubentryFlow):
             data = {CONF_CAPACITY: int(user_input[CONF_CAPACITY])}
             if not name:
                 errors[CONF_NAME] = "name_required"
-            elif any(
-                _lot_key(subentry.title) == _lot_key(name)
-                and (current is None or subentry.subentry_id != current.subentry_id)
-                for subentry in entry.get_subentries_of_type(SUBENTRY_TYPE_PARKING_LOT)
-            ):
+            elif _name_taken(entry, SUBENTRY_TYPE_PARKING_LOT, name, current):
                 errors[CONF_NAME] = "lot_exists"
             elif current is not None:
                 return self.async_update_and_abort(
@@ -590,13 +596,7 @@ class PlateCameraSubentryFlow(ConfigSubentryFlow):
         name = user_input[CONF_NAME].strip()
         if not name:
             errors[CONF_NAME] = "name_required"
-        elif any(
-            _lot_key(subentry.title) == _lot_key(name)
-            and (current is None or subentry.subentry_id != current.subentry_id)
-            for subentry in self._get_entry().get_subentries_of_type(
-                SUBENTRY_TYPE_PLATE_CAMERA
-            )
-        ):
+        elif _name_taken(self._get_entry(), SUBENTRY_TYPE_PLATE_CAMERA, name, current):
             errors[CONF_NAME] = "lane_exists"
         sources_text = user_input.get(CONF_ALLOWED_SOURCES, "")
         try:

@@ -1,6 +1,6 @@
 """Base entities of the Smart Community integration."""
 
-from typing import Any, Final, override
+from typing import Any, Final, Unpack, override
 
 from homeassistant.config_entries import ConfigSubentry
 from homeassistant.core import HomeAssistant, callback
@@ -59,7 +59,28 @@ class SmartCommunityEntity(PushedEntity):
         )
 
 
-class BuildingEntity(PushedEntity):
+class SubentryEntity(PushedEntity):
+    """An entity of a subentry's device, which hangs below the community's."""
+
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        entry: SmartCommunityConfigEntry,
+        subentry: ConfigSubentry,
+        key: str,
+        **device: Unpack[DeviceInfo],
+    ) -> None:
+        """Attach the entity to its subentry's device; device adds DeviceInfo fields."""
+        self._attr_unique_id = f"{subentry.subentry_id}_{key}"
+        self._attr_device_info = DeviceInfo(
+            identifiers={(DOMAIN, subentry.subentry_id)},
+            name=subentry.title,
+            via_device_id=community_device_id(hass, entry),
+            **device,
+        )
+
+
+class BuildingEntity(SubentryEntity):
     """An entity of one building of a community."""
 
     def __init__(
@@ -69,19 +90,13 @@ class BuildingEntity(PushedEntity):
         subentry: ConfigSubentry,
         key: str,
     ) -> None:
-        """Attach the entity to its building's device, under the community's."""
+        """Attach the entity to its building's device."""
+        super().__init__(hass, entry, subentry, key, entry_type=DeviceEntryType.SERVICE)
         self.community: Community = entry.runtime_data
         self.building_id = building_from_subentry(subentry).building_id
-        self._attr_unique_id = f"{subentry.subentry_id}_{key}"
-        self._attr_device_info = DeviceInfo(
-            identifiers={(DOMAIN, subentry.subentry_id)},
-            name=subentry.title,
-            via_device_id=community_device_id(hass, entry),
-            entry_type=DeviceEntryType.SERVICE,
-        )
 
 
-class TerminalEntity(PushedEntity):
+class TerminalEntity(SubentryEntity):
     """An entity of a face terminal; available while its event stream is up."""
 
     def __init__(
@@ -91,15 +106,15 @@ class TerminalEntity(PushedEntity):
         subentry: ConfigSubentry,
         key: str,
     ) -> None:
-        """Attach the entity to its terminal's device, under the community's."""
+        """Attach the entity to its terminal's device."""
         self.hub: TerminalHub = entry.runtime_data.terminals[subentry.subentry_id]
-        self._attr_unique_id = f"{subentry.subentry_id}_{key}"
-        self._attr_device_info = DeviceInfo(
-            identifiers={(DOMAIN, subentry.subentry_id)},
-            name=subentry.title,
+        super().__init__(
+            hass,
+            entry,
+            subentry,
+            key,
             manufacturer="Hikvision",
             configuration_url=str(self.hub.client.base_url),
-            via_device_id=community_device_id(hass, entry),
         )
 
     @property
@@ -132,7 +147,7 @@ class TerminalEntity(PushedEntity):
             )
 
 
-class LaneEntity(PushedEntity):
+class LaneEntity(SubentryEntity):
     """An entity of a gate lane; available while its camera keeps in touch."""
 
     def __init__(
@@ -142,15 +157,9 @@ class LaneEntity(PushedEntity):
         subentry: ConfigSubentry,
         key: str,
     ) -> None:
-        """Attach the entity to its lane's device, under the community's."""
+        """Attach the entity to its lane's device."""
+        super().__init__(hass, entry, subentry, key, model=LANE_MODEL)
         self.lane: GateLane = entry.runtime_data.lanes[subentry.subentry_id]
-        self._attr_unique_id = f"{subentry.subentry_id}_{key}"
-        self._attr_device_info = DeviceInfo(
-            identifiers={(DOMAIN, subentry.subentry_id)},
-            name=subentry.title,
-            model=LANE_MODEL,
-            via_device_id=community_device_id(hass, entry),
-        )
 
     @property
     @override
@@ -179,7 +188,7 @@ class LaneEntity(PushedEntity):
             )
 
 
-class ParkingLotEntity(PushedEntity):
+class ParkingLotEntity(SubentryEntity):
     """An entity of a car park."""
 
     def __init__(
@@ -189,15 +198,9 @@ class ParkingLotEntity(PushedEntity):
         subentry: ConfigSubentry,
         key: str,
     ) -> None:
-        """Attach the entity to its car park's device, under the community's."""
+        """Attach the entity to its car park's device."""
+        super().__init__(hass, entry, subentry, key, entry_type=DeviceEntryType.SERVICE)
         self.lot: ParkingLot = entry.runtime_data.parking_lots[subentry.subentry_id]
-        self._attr_unique_id = f"{subentry.subentry_id}_{key}"
-        self._attr_device_info = DeviceInfo(
-            identifiers={(DOMAIN, subentry.subentry_id)},
-            name=subentry.title,
-            via_device_id=community_device_id(hass, entry),
-            entry_type=DeviceEntryType.SERVICE,
-        )
 
     @override
     async def async_added_to_hass(self) -> None:

@@ -8,13 +8,14 @@ the decision back to the camera.
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import partial
 import ipaddress
 from typing import Any, Final
 
 from aiohttp import hdrs, web
 from homeassistant.config_entries import ConfigSubentry
 from homeassistant.core import HomeAssistant, callback
-from homeassistant.helpers.http import HomeAssistantView
+from homeassistant.helpers.http import KEY_HASS, HomeAssistantView
 from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
 from homeassistant.util.hass_dict import HassKey
@@ -66,6 +67,9 @@ from .protocols.plate_push import (
 from .runtime import SmartCommunityConfigEntry
 
 PUSH_PATH: Final = "/api/smart_community/plate_push"
+# Pushes with a plate close-up parse in well under a millisecond, so they are
+# parsed on the event loop; larger ones (a full-size image) go to a worker thread.
+INLINE_PARSE_BYTES: Final = 256 * 1024
 # Remote addresses already logged for an unknown secret; more are not remembered,
 # so a scanner cannot fill the memory or the log.
 MAX_LOGGED_STRANGERS: Final = 64
@@ -289,12 +293,17 @@ class PlatePushView(HomeAssistantView):
             )
             self._refuse(endpoint, remote, str(too_large))
             return web.Response(status=413, text=str(too_large))
+        parse = partial(
+            parse_push,
+            body,
+            request.headers.get(hdrs.CONTENT_TYPE),
+            max_bytes=endpoint.max_bytes,
+        )
         try:
-            message = parse_push(
-                body,
-                request.headers.get(hdrs.CONTENT_TYPE),
-                max_bytes=endpoint.max_bytes,
-            )
+            if len(body) > INLINE_PARSE_BYTES:
+                message = await request.app[KEY_HASS].async_add_executor_job(parse)
+            else:
+                message = parse()
         except PushTooLargeError as err:
             self._refuse(endpoint, remote, str(err))
             return web.Response(status=413, text=str(err))

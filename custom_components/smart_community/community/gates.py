@@ -108,7 +108,6 @@ class GateLane:
         self.config = config
         self.lot = lot
         self._decider = decider
-        self.last_event: PlateEvent | None = None
         self.last_heartbeat: Heartbeat | None = None
         self.last_io: IoInput | None = None
         # Who the camera says it is, from its latest message.
@@ -252,7 +251,6 @@ class GateLane:
             opened=reply.open_gate,
             parking_counted=bool(counted),
         )
-        self.last_event = event
         if read.plate_id is not None:
             self._replies[read.offline, read.plate_id] = reply
             while len(self._replies) > REMEMBERED_PUSHES:
