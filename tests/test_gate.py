@@ -19,6 +19,7 @@ from freezegun.api import FrozenDateTimeFactory
 from homeassistant.components.cover import CoverState
 from homeassistant.const import STATE_OFF, STATE_ON, STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import device_registry as dr
 from homeassistant.setup import async_setup_component
 import pytest
@@ -567,3 +568,14 @@ async def test_damaged_parking_count_starts_empty(
     inside = gate_entity(hass, "sensor", LOT_ID, "vehicles_inside")
     assert hass.states.get(inside).state == "0"
     assert "counting it from empty" in caplog.text
+
+
+async def test_unblocking_a_plate_not_blocked_is_refused(
+    hass: HomeAssistant, gates: tuple[MockConfigEntry, TestClient[Any, Any]]
+) -> None:
+    """Unblocking a plate that is not blocked says so, translated."""
+    entry, _client = gates
+    with pytest.raises(ServiceValidationError) as raised:
+        await call(hass, "unblock_plate", entry, plate="沪A11111")
+    assert raised.value.translation_key == "plate_not_blocked"
+    assert raised.value.translation_placeholders == {"plate": "沪A11111"}
