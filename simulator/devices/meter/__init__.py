@@ -1,0 +1,1 @@
+"""Pieces of the simulated Modbus power meter: register layouts and the load model."""
