@@ -1,5 +1,6 @@
-"""Test scripts/decode isapi-stream and plate-push by running them as commands."""
+"""Test scripts/decode isapi-stream, plate-push and gb26875 by running them as commands."""
 
+from datetime import datetime
 import io
 import json
 import os
@@ -11,6 +12,7 @@ from typing import Any
 import pytest
 
 from scripts.lib.decode import main
+from tests.protocols.test_gb26875_frame import EXAMPLE_ACK, EXAMPLE_FRAME
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures" / "isapi"
@@ -546,3 +548,243 @@ def test_plate_push_unreadable(
     assert code == 1
     assert lines == []
     assert err == f"decode: cannot decode {missing}: No such file or directory\n"
+
+
+# ---- gb26875 ----
+
+# What the command prints for the example frame of protocols.md §3.2.
+EXAMPLE_RECORD: dict[str, Any] = {
+    "action": "send_data",
+    "action_code": 2,
+    "checksum_ok": True,
+    "serial": 1,
+    "version": "1.1",
+    "time": "2026-05-01T08:30:00",
+    "source": "000000000001",
+    "destination": "000000000000",
+    "type_code": 2,
+    "objects": [
+        {
+            "type": "component_state",
+            "system_type": 1,
+            "system_type_name": "fire_alarm_system",
+            "system_address": 1,
+            "component_type": 40,
+            "component_type_name": "smoke_detector",
+            "component_address": 258,
+            "normal": True,
+            "fire_alarm": True,
+            "fault": False,
+            "disabled": False,
+            "supervisory": False,
+            "started": False,
+            "feedback": False,
+            "delayed": False,
+            "power_fault": False,
+            "description": "3号楼2层走廊烟感",
+            "time": "2026-05-01T08:30:00",
+        }
+    ],
+}
+
+
+def gb26875_hex(raw: bytes) -> str:
+    """Write a frame as spaced hex, as a capture tool shows it."""
+    return raw.hex(" ")
+
+
+def gb26875_frame(data: bytes, *, action: int = 2, xor: bool = False) -> bytes:
+    """Encode a frame from transmitter 1 at the example's time."""
+    from custom_components.smart_community.protocols.gb26875 import (
+        ChecksumMode,
+        Frame,
+        encode_frame,
+    )
+
+    frame = Frame(7, (1, 0), datetime(2026, 5, 1, 8, 30), 1, 0, action, data)
+    return encode_frame(frame, ChecksumMode.XOR if xor else ChecksumMode.SUM)
+
+
+def test_gb26875_command() -> None:
+    """Print the example frame's header and its smoke detector, run as a command."""
+    result = decode("gb26875", gb26875_hex(EXAMPLE_FRAME))
+    assert result.returncode == 0, result.stderr
+    assert json_lines(result.stdout) == [EXAMPLE_RECORD]
+    assert result.stderr == b""
+
+
+def test_gb26875_hex_in_pieces_and_stdin(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Take the hex in several arguments, unspaced, or from stdin."""
+    text = EXAMPLE_FRAME.hex()
+    code, lines, err = run_main(["gb26875", text[:20], text[20:]], capsys)
+    assert (code, lines, err) == (0, [EXAMPLE_RECORD], "")
+    spaced = gb26875_hex(EXAMPLE_FRAME).upper() + "\n"
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(spaced.encode())))
+    code, lines, err = run_main(["gb26875", "-"], capsys)
+    assert (code, lines, err) == (0, [EXAMPLE_RECORD], "")
+
+
+def test_gb26875_ack(capsys: pytest.CaptureFixture[str]) -> None:
+    """Describe an ack: no application data, no objects."""
+    code, lines, _ = run_main(["gb26875", gb26875_hex(EXAMPLE_ACK)], capsys)
+    assert code == 0
+    assert lines == [
+        EXAMPLE_RECORD
+        | {
+            "action": "ack",
+            "action_code": 3,
+            "source": "000000000000",
+            "destination": "000000000001",
+            "type_code": None,
+            "objects": [],
+        }
+    ]
+
+
+def test_gb26875_bad_checksum(capsys: pytest.CaptureFixture[str]) -> None:
+    """Decode a frame with a bad checksum all the same, and say so."""
+    broken = EXAMPLE_FRAME[:-3] + b"\x00##"
+    code, lines, err = run_main(["gb26875", gb26875_hex(broken)], capsys)
+    assert code == 0
+    assert lines == [EXAMPLE_RECORD | {"checksum_ok": False}]
+    assert err == (
+        "decode: The checksum is 0x00, but the frame's bytes give 0x38"
+        " (checksum mode sum); the frame is decoded all the same\n"
+    )
+
+
+def test_gb26875_xor(capsys: pytest.CaptureFixture[str]) -> None:
+    """Check the checksum in the mode asked for."""
+    raw = gb26875_frame(b"", xor=True)
+    code, lines, err = run_main(["gb26875", "--checksum", "xor", raw.hex()], capsys)
+    assert (code, err) == (0, "")
+    assert lines[0]["checksum_ok"] is True
+    assert lines[0]["version"] == "1.0"
+    code, lines, err = run_main(["gb26875", raw.hex()], capsys)
+    assert lines[0]["checksum_ok"] is False
+    assert "checksum mode sum" in err
+
+
+def test_gb26875_other_objects(capsys: pytest.CaptureFixture[str]) -> None:
+    """Describe other objects: their fields, flag bits by name, names of codes."""
+    from custom_components.smart_community.protocols.gb26875 import (
+        ComponentParameter,
+        SystemState,
+        SystemStateFlags,
+        TransmitterState,
+        TransmitterStateFlags,
+        encode_application_data,
+    )
+
+    moment = datetime(2026, 5, 1, 8, 29, 59)
+    system = encode_application_data(
+        [SystemState(11, 2, SystemStateFlags.NORMAL | SystemStateFlags.MANUAL, None)]
+    )
+    code, lines, _ = run_main(["gb26875", gb26875_frame(system).hex()], capsys)
+    assert code == 0
+    assert lines[0]["objects"] == [
+        {
+            "type": "system_state",
+            "system_type": 11,
+            "system_type_name": "hydrant_system",
+            "system_address": 2,
+            **{name.lower(): False for name in SystemStateFlags.__members__},
+            "normal": True,
+            "manual": True,
+            "time": None,
+        }
+    ]
+    transmitter = encode_application_data(
+        [TransmitterState(TransmitterStateFlags.MAIN_POWER_FAULT, moment)]
+    )
+    code, lines, _ = run_main(["gb26875", gb26875_frame(transmitter).hex()], capsys)
+    [record] = lines[0]["objects"]
+    assert record["type"] == "transmitter_state"
+    assert record["main_power_fault"] is True
+    assert record["normal"] is False
+    assert record["time"] == "2026-05-01T08:29:59"
+    parameters = encode_application_data(
+        [
+            ComponentParameter.from_raw(1, 1, 30, 9, 3, 253, moment),
+            ComponentParameter.from_raw(1, 1, 30, 9, 77, -4, moment),
+        ]
+    )
+    code, lines, _ = run_main(["gb26875", gb26875_frame(parameters).hex()], capsys)
+    temperature, unknown = lines[0]["objects"]
+    assert temperature == {
+        "type": "component_parameter",
+        "system_type": 1,
+        "system_type_name": "fire_alarm_system",
+        "system_address": 1,
+        "component_type": 30,
+        "component_type_name": "heat_detector",
+        "component_address": 9,
+        "parameter_type": 3,
+        "parameter_type_name": "temperature",
+        "raw_value": 253,
+        "value": 25.3,
+        "unit": "°C",
+        "time": "2026-05-01T08:29:59",
+    }
+    assert unknown["parameter_type_name"] == "type_77"
+    assert (unknown["value"], unknown["unit"]) == (-4.0, None)
+
+
+@pytest.mark.parametrize(
+    ("data", "action", "expected"),
+    [
+        (bytes((99, 1, 5)), 2, {"type_code": 99, "action": "send_data"}),
+        (bytes((2, 1, 0)), 5, {"type_code": 2, "action": "response"}),
+        (bytes((21, 2, 1)), 200, {"type_code": 21, "action": "action_200"}),
+    ],
+    ids=["unknown-type", "malformed", "unknown-action"],
+)
+def test_gb26875_unreadable_data(
+    data: bytes,
+    action: int,
+    expected: dict[str, Any],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Print the header with no objects and the reason when the data cannot be read."""
+    code, lines, err = run_main(
+        ["gb26875", gb26875_frame(data, action=action).hex()], capsys
+    )
+    assert (code, err) == (0, "")
+    [record] = lines
+    assert record | expected == record
+    assert record["objects"] == []
+    assert record["action_code"] == action
+    assert record["error"]
+
+
+@pytest.mark.parametrize(
+    ("hex_text", "reason"),
+    [
+        ("40 40 0", "the frame is not hex digits"),
+        ("zz", "the frame is not hex digits"),
+        ("", "cannot decode the frame: The frame is 0 bytes"),
+        ("2323" + "00" * 28, "cannot decode the frame: The start mark is 2323"),
+        (EXAMPLE_ACK.hex()[:-2] + "24", "cannot decode the frame: The end mark"),
+    ],
+    ids=["odd-digits", "not-hex", "empty", "bad-start", "bad-end"],
+)
+def test_gb26875_refusals(
+    hex_text: str, reason: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Exit 1 with one line on stderr for bad hex or a frame that cannot be read."""
+    code, lines, err = run_main(["gb26875", hex_text], capsys)
+    assert code == 1
+    assert lines == []
+    assert err.startswith(f"decode: {reason}")
+    assert err.count("\n") == 1
+
+
+def test_gb26875_usage_errors(capsys: pytest.CaptureFixture[str]) -> None:
+    """Exit 2 for no hex or an unknown checksum mode."""
+    for args in (["gb26875"], ["gb26875", "--checksum", "crc", "4040"]):
+        with pytest.raises(SystemExit) as exited:
+            main(args)
+        assert exited.value.code == 2
+    assert "usage: scripts/decode gb26875" in capsys.readouterr().err

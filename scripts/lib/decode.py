@@ -8,7 +8,9 @@ read or holds nothing to decode, 2 usage errors.
 
 import argparse
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
+from datetime import datetime
+from enum import Flag
 import io
 import json
 import os
@@ -18,6 +20,10 @@ import sys
 from typing import TYPE_CHECKING, Final
 
 if TYPE_CHECKING:
+    from custom_components.smart_community.protocols.gb26875 import (
+        ApplicationObject,
+        Frame,
+    )
     from custom_components.smart_community.protocols.isapi import ParsedPart
     from custom_components.smart_community.protocols.plate_push import (
         CameraIdentity,
@@ -275,6 +281,127 @@ def plate_push(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def add_gb26875_arguments(parser: argparse.ArgumentParser) -> None:
+    """Declare the arguments of gb26875."""
+    parser.add_argument(
+        "hex",
+        metavar="HEX",
+        nargs="+",
+        help=(
+            "the frame in hex digits, from '4040' to '2323'; spaces are allowed,"
+            " within one argument or between several; - reads them from stdin"
+        ),
+    )
+    parser.add_argument(
+        "--checksum",
+        choices=["sum", "xor"],
+        default="sum",
+        help="how the sender computes the checksum (default: sum, the standard's)",
+    )
+
+
+def gb26875_object_record(item: ApplicationObject) -> dict[str, object]:
+    """Describe one information object: its fields, flag bits as booleans by name."""
+    # Imported here: see isapi_stream.
+    from custom_components.smart_community.protocols.gb26875 import (
+        PARAMETER_TYPES,
+        component_type_key,
+        system_type_key,
+    )
+
+    record: dict[str, object] = {"type": item.TYPE.name.lower()}
+    for spec in fields(item):
+        value = getattr(item, spec.name)
+        if isinstance(value, Flag):
+            record |= {
+                name.lower(): flag in value
+                for name, flag in type(value).__members__.items()
+            }
+            continue
+        record[spec.name] = value.isoformat() if isinstance(value, datetime) else value
+        if spec.name == "system_type":
+            record["system_type_name"] = system_type_key(value)
+        elif spec.name == "component_type":
+            record["component_type_name"] = component_type_key(value)
+        elif spec.name == "parameter_type":
+            parameter = PARAMETER_TYPES.get(value)
+            record["parameter_type_name"] = (
+                parameter.key if parameter else f"type_{value}"
+            )
+    return record
+
+
+def gb26875_record(frame: Frame, checksum_ok: bool) -> dict[str, object]:
+    """Describe a frame and the objects in its application data."""
+    # Imported here: see isapi_stream.
+    from custom_components.smart_community.protocols.gb26875 import (
+        Action,
+        Gb26875Error,
+        decode_application_data,
+        format_address,
+    )
+
+    try:
+        action = Action(frame.action).name.lower()
+    except ValueError:
+        action = f"action_{frame.action}"
+    record: dict[str, object] = {
+        "action": action,
+        "action_code": frame.action,
+        "checksum_ok": checksum_ok,
+        "serial": frame.serial,
+        "version": "{}.{}".format(*frame.version),
+        "time": frame.time.isoformat() if frame.time else None,
+        "source": format_address(frame.source),
+        "destination": format_address(frame.destination),
+        "type_code": frame.data[0] if frame.data else None,
+        "objects": [],
+    }
+    if frame.data:
+        try:
+            data = decode_application_data(frame.data)
+        except Gb26875Error as err:
+            record["error"] = str(err)
+        else:
+            record["objects"] = [gb26875_object_record(item) for item in data.objects]
+    return record
+
+
+def gb26875(args: argparse.Namespace) -> int:
+    """Print what a GB/T 26875.3 frame says, as one JSON object."""
+    pieces: list[str] = args.hex
+    text = read_input(STDIN).decode("latin-1") if pieces == [STDIN] else "".join(pieces)
+    try:
+        raw = bytes.fromhex("".join(text.split()))
+    except ValueError as err:
+        warn(f"the frame is not hex digits: {err}")
+        return EXIT_UNREADABLE
+    # Imported only now: see isapi_stream.
+    from custom_components.smart_community.protocols.gb26875 import (
+        ChecksumMismatchError,
+        ChecksumMode,
+        MalformedFrameError,
+        decode_frame_unchecked,
+        verify_checksum,
+    )
+
+    try:
+        frame, _ = decode_frame_unchecked(raw)
+    except MalformedFrameError as err:
+        warn(f"cannot decode the frame: {err}")
+        return EXIT_UNREADABLE
+    mode = ChecksumMode(args.checksum)
+    try:
+        verify_checksum(raw, mode)
+    except ChecksumMismatchError as err:
+        warn(f"{err} (checksum mode {mode}); the frame is decoded all the same")
+        checksum_ok = False
+    else:
+        checksum_ok = True
+    emit(gb26875_record(frame, checksum_ok))
+    return EXIT_OK
+
+
 @dataclass(frozen=True, slots=True)
 class Subcommand:
     """Describe a subcommand: its one-line help, its arguments and its function."""
@@ -294,6 +421,11 @@ SUBCOMMANDS: Final[Mapping[str, Subcommand]] = {
         "decode a body a Vzenith-style plate camera POSTed (JSON or heartbeat form)",
         add_plate_push_arguments,
         plate_push,
+    ),
+    "gb26875": Subcommand(
+        "decode a GB/T 26875.3 fire-alarm transmission frame given in hex",
+        add_gb26875_arguments,
+        gb26875,
     ),
 }
 
