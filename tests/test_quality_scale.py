@@ -89,8 +89,9 @@ RULES = {
     "platinum": ["async-dependency", "inject-websession", "strict-typing"],
 }
 # Requirements must install on HA OS and Container (Alpine, musl): only packages
-# known to publish musllinux wheels or to be pure Python may be listed.
-MUSL_INSTALLABLE: set[str] = set()
+# known to publish musllinux wheels or to be pure Python may be listed. pymodbus
+# is pure Python, and the version Home Assistant's own modbus integration pins.
+MUSL_INSTALLABLE: set[str] = {"pymodbus"}
 # The layers below the Home Assistant glue.
 PURE_LAYERS = ("community", "protocols", "vision")
 

@@ -10,7 +10,9 @@ from .community.community import Community
 from .const import DOMAIN
 from .enrolling import async_start_enrolment
 from .faces import FaceStore
+from .fire import FireStore, async_start_fire_panels, fire_component_of
 from .gate import ParkingStore, async_start_lanes
+from .meter import async_start_meters
 from .runtime import (
     SmartCommunityConfigEntry,
     buildings_of,
@@ -58,6 +60,8 @@ async def async_setup_entry(
     await async_start_terminals(hass, entry)
     await async_start_enrolment(hass, entry)
     await async_start_lanes(hass, entry)
+    await async_start_meters(hass, entry)
+    await async_start_fire_panels(hass, entry)
 
     entry.async_on_unload(registry.add_listener(store.async_schedule_save))
     entry.async_on_unload(store.async_close)
@@ -119,3 +123,17 @@ async def async_remove_entry(
     await ResidentsStore(hass, entry.entry_id, entry.title).async_remove()
     await FaceStore(hass, entry.entry_id).remove_all()
     await ParkingStore(hass, entry.entry_id).async_remove()
+    await FireStore(hass, entry.entry_id).async_remove()
+
+
+async def async_remove_config_entry_device(
+    hass: HomeAssistant,
+    entry: SmartCommunityConfigEntry,
+    device_entry: dr.DeviceEntry,
+) -> bool:
+    """Let a fire component that is gone be deleted; other devices are subentries."""
+    if (found := fire_component_of(entry, device_entry)) is None:
+        return False
+    panel, component_id = found
+    panel.remove_component(component_id)
+    return True

@@ -5,7 +5,6 @@ import re
 import secrets
 from string import Formatter
 from typing import Any, override
-import unicodedata
 
 from homeassistant.config_entries import (
     ConfigEntry,
@@ -57,9 +56,18 @@ from .const import (
     RELAY_NONE,
     SUBENTRY_TYPE_BUILDING,
     SUBENTRY_TYPE_FACE_TERMINAL,
+    SUBENTRY_TYPE_FIRE_PANEL,
     SUBENTRY_TYPE_PARKING_LOT,
     SUBENTRY_TYPE_PLATE_CAMERA,
+    SUBENTRY_TYPE_POWER_METER,
     TEXT_KEYS,
+)
+from .flow_fields import (
+    PORT,
+    TEXT,
+    building_options,
+    community_unique_id,
+    name_taken,
 )
 from .gate import parse_sources, push_url_path
 from .protocols.isapi import (
@@ -69,18 +77,12 @@ from .protocols.isapi import (
     IsapiError,
     IsapiLockedError,
 )
+from .safety_flow import FirePanelSubentryFlow, PowerMeterSubentryFlow
 from .terminal import client_for
 
 # A building code is part of "building-unit-room" addresses, so it must not hold
 # the separators those addresses and CSV lists use.
 BUILDING_ID_PATTERN = re.compile(r"[^\s\-,;/]{1,16}")
-
-TEXT = selector.TextSelector()
-
-
-def community_unique_id(name: str) -> str:
-    """Derive the unique ID of a community from its name (case and width folded)."""
-    return unicodedata.normalize("NFKC", name).casefold().replace(" ", "")
 
 
 class SmartCommunityConfigFlow(ConfigFlow, domain=DOMAIN):
@@ -102,6 +104,8 @@ class SmartCommunityConfigFlow(ConfigFlow, domain=DOMAIN):
             SUBENTRY_TYPE_FACE_TERMINAL: FaceTerminalSubentryFlow,
             SUBENTRY_TYPE_PLATE_CAMERA: PlateCameraSubentryFlow,
             SUBENTRY_TYPE_PARKING_LOT: ParkingLotSubentryFlow,
+            SUBENTRY_TYPE_POWER_METER: PowerMeterSubentryFlow,
+            SUBENTRY_TYPE_FIRE_PANEL: FirePanelSubentryFlow,
         }
 
     async def async_step_user(
@@ -314,12 +318,7 @@ class FaceTerminalSubentryFlow(ConfigSubentryFlow):
     ) -> SubentryFlowResult:
         """Show and check the terminal's settings for both steps."""
         entry = self._get_entry()
-        buildings = [
-            selector.SelectOptionDict(
-                value=subentry.data[CONF_BUILDING_ID], label=subentry.title
-            )
-            for subentry in entry.get_subentries_of_type(SUBENTRY_TYPE_BUILDING)
-        ]
+        buildings = building_options(entry)
         if not buildings:
             return self.async_abort(reason="no_buildings")
         reconfiguring = step_id == "reconfigure"
@@ -372,11 +371,6 @@ class FaceTerminalSubentryFlow(ConfigSubentryFlow):
         )
 
 
-PORT = selector.NumberSelector(
-    selector.NumberSelectorConfig(
-        min=1, max=65535, mode=selector.NumberSelectorMode.BOX
-    )
-)
 DOORS = selector.NumberSelector(
     selector.NumberSelectorConfig(min=1, max=4, mode=selector.NumberSelectorMode.BOX)
 )
@@ -387,21 +381,6 @@ CAPACITY = selector.NumberSelector(
         min=0, max=100000, mode=selector.NumberSelectorMode.BOX
     )
 )
-
-
-def _name_taken(
-    entry: ConfigEntry,
-    subentry_type: str,
-    name: str,
-    current: ConfigSubentry | None,
-) -> bool:
-    """Tell whether another subentry of a type has this name (case and width folded)."""
-    folded = community_unique_id(name)
-    return any(
-        community_unique_id(subentry.title) == folded
-        and (current is None or subentry.subentry_id != current.subentry_id)
-        for subentry in entry.get_subentries_of_type(subentry_type)
-    )
 
 
 class ParkingLotSubentryFlow(ConfigSubentryFlow):
@@ -431,7 +410,7 @@ class ParkingLotSubentryFlow(ConfigSubentryFlow):
             data = {CONF_CAPACITY: int(user_input[CONF_CAPACITY])}
             if not name:
                 errors[CONF_NAME] = "name_required"
-            elif _name_taken(entry, SUBENTRY_TYPE_PARKING_LOT, name, current):
+            elif name_taken(entry, SUBENTRY_TYPE_PARKING_LOT, name, current):
                 errors[CONF_NAME] = "lot_exists"
             elif current is not None:
                 return self.async_update_and_abort(
@@ -596,7 +575,7 @@ class PlateCameraSubentryFlow(ConfigSubentryFlow):
         name = user_input[CONF_NAME].strip()
         if not name:
             errors[CONF_NAME] = "name_required"
-        elif _name_taken(self._get_entry(), SUBENTRY_TYPE_PLATE_CAMERA, name, current):
+        elif name_taken(self._get_entry(), SUBENTRY_TYPE_PLATE_CAMERA, name, current):
             errors[CONF_NAME] = "lane_exists"
         sources_text = user_input.get(CONF_ALLOWED_SOURCES, "")
         try:

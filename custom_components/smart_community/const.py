@@ -44,3 +44,22 @@ TEXT_KEYS: Final = ("resident_text", "visitor_text", "denied_text", "blocked_tex
 RELAY_NONE: Final = "none"
 # Counting a car park is saved shortly after it changes.
 PARKING_SAVE_DELAY_SECONDS: Final = 2.0
+
+SUBENTRY_TYPE_POWER_METER: Final = "power_meter"
+CONF_UNIT_ID: Final = "unit_id"
+CONF_REGISTER_MAP: Final = "register_map"
+# A meter described as data, used when the register map is "custom".
+CONF_CUSTOM_MAP: Final = "custom_register_map"
+REGISTER_MAP_CUSTOM: Final = "custom"
+CONF_POLL_INTERVAL: Final = "poll_interval"
+
+SUBENTRY_TYPE_FIRE_PANEL: Final = "fire_panel"
+CONF_TRANSMITTER_ADDRESS: Final = "transmitter_address"
+CONF_CHECKSUM: Final = "checksum"
+# Where the monitoring centre listens unless the installer says otherwise.
+DEFAULT_FIRE_PORT: Final = 9500
+# Transmission devices send a heartbeat at least every minute or two; a connection
+# silent for this long is dead even if TCP has not noticed.
+FIRE_IDLE_TIMEOUT_SECONDS: Final = 300.0
+# Components' states are saved shortly after a burst of reports.
+FIRE_SAVE_DELAY_SECONDS: Final = 10.0

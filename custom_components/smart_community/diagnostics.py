@@ -7,7 +7,9 @@ from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_USERNAME
 from homeassistant.core import HomeAssistant
 from homeassistant.util import dt as dt_util
 
+from .community.fire import FirePanel
 from .const import CONF_ALLOWED_SOURCES, CONF_PUSH_SECRET
+from .protocols.gb26875 import ServerStats
 from .runtime import SmartCommunityConfigEntry
 
 # Names, phone numbers, plates and notify targets identify people; credentials
@@ -97,6 +99,33 @@ async def async_get_config_entry_diagnostics(
             }
             for lot in community.parking_lots.values()
         },
+        "power_meters": {
+            meter.name: {
+                "register_map": meter.register_map.name,
+                "available": meter.available,
+                "problem": meter.problem,
+                "error": meter.error,
+                "polls": meter.polls,
+                "failures": meter.failures,
+                "requests_per_poll": meter.requests,
+                "values": {str(key): value for key, value in meter.values.items()},
+            }
+            for meter in community.meters.values()
+        },
+        "fire_centres": {
+            str(port): {
+                "listening": centre.server is not None,
+                "problems": {str(key): count for key, count in centre.problems.items()},
+                "last_problem": centre.last_problem,
+                "server": _server_stats(centre.server.stats)
+                if centre.server is not None
+                else None,
+            }
+            for port, centre in community.fire_centres.items()
+        },
+        "fire_panels": {
+            panel.name: _fire_panel(panel) for panel in community.fire_panels.values()
+        },
         "tags": tags,
         "sample": async_redact_data(
             {
@@ -105,4 +134,35 @@ async def async_get_config_entry_diagnostics(
             },
             TO_REDACT,
         ),
+    }
+
+
+def _fire_panel(panel: FirePanel) -> dict[str, Any]:
+    """Describe a transmission device and a sample of its components."""
+    return {
+        "connected": panel.connected,
+        "frames": panel.frames,
+        "last_frame": panel.last_frame.isoformat() if panel.last_frame else None,
+        "transmitter_state": None
+        if panel.transmitter_state is None
+        else str(panel.transmitter_state),
+        "components": len(panel.components),
+        "fire_alarms": panel.fire_alarms,
+        "faults": panel.faults,
+        "sample": [
+            component.as_dict()
+            for component in list(panel.components.values())[:SAMPLE_SIZE]
+        ],
+    }
+
+
+def _server_stats(stats: ServerStats) -> dict[str, Any]:
+    """Describe what a fire centre's server has counted."""
+    return {
+        "frames": stats.frames,
+        "acknowledged": stats.acknowledged,
+        "duplicates": stats.duplicates,
+        "connections_total": stats.connections_total,
+        "open_connections": stats.open_connections,
+        "problems": {str(problem): count for problem, count in stats.problems.items()},
     }

@@ -9,10 +9,13 @@ from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
 from homeassistant.helpers.entity import Entity
 
 from .community.community import Community
+from .community.fire import FireComponent, FirePanel
 from .community.gates import GateLane
+from .community.meters import PowerMeter
 from .community.parking import ParkingLot
 from .community.terminals import TerminalHub
 from .const import DOMAIN
+from .protocols.gb26875 import component_type_key, format_address
 from .runtime import SmartCommunityConfigEntry, building_from_subentry
 
 # Until the camera says its device name.
@@ -206,3 +209,126 @@ class ParkingLotEntity(SubentryEntity):
     async def async_added_to_hass(self) -> None:
         """Follow the car park's count."""
         self.async_on_remove(self.lot.add_listener(self.async_write_ha_state))
+
+
+class MeterEntity(SubentryEntity):
+    """An entity of a power meter; available while its last poll succeeded."""
+
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        entry: SmartCommunityConfigEntry,
+        subentry: ConfigSubentry,
+        key: str,
+    ) -> None:
+        """Attach the entity to its meter's device."""
+        self.meter: PowerMeter = entry.runtime_data.meters[subentry.subentry_id]
+        super().__init__(
+            hass, entry, subentry, key, model=self.meter.register_map.name.upper()
+        )
+
+    @property
+    @override
+    def available(self) -> bool:
+        """Tell whether the meter answered its last poll."""
+        return self.meter.available
+
+    @override
+    async def async_added_to_hass(self) -> None:
+        """Follow the meter's polls."""
+        self.async_on_remove(self.meter.listeners.add(self.async_write_ha_state))
+
+
+class FirePanelEntity(SubentryEntity):
+    """An entity of a fire-alarm transmission device itself."""
+
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        entry: SmartCommunityConfigEntry,
+        subentry: ConfigSubentry,
+        key: str,
+    ) -> None:
+        """Attach the entity to the transmission device's device."""
+        self.panel: FirePanel = entry.runtime_data.fire_panels[subentry.subentry_id]
+        super().__init__(
+            hass,
+            entry,
+            subentry,
+            key,
+            model="GB/T 26875.3 transmission device",
+            serial_number=format_address(self.panel.address),
+        )
+
+    @property
+    @override
+    def available(self) -> bool:
+        """Tell whether the device is connected."""
+        return self.panel.connected
+
+    @override
+    async def async_added_to_hass(self) -> None:
+        """Follow the device's connection and state."""
+        self.async_on_remove(
+            self.panel.connection_listeners.add(self.async_write_ha_state)
+        )
+        self.async_on_remove(self.panel.state_listeners.add(self.async_write_ha_state))
+
+
+def panel_device_id(
+    hass: HomeAssistant, entry: SmartCommunityConfigEntry, panel: FirePanel
+) -> str:
+    """Return the registry ID of a panel's device, which components hang below."""
+    return dr.async_get_device_id_by_identifier(
+        hass, (DOMAIN, panel.panel_id), config_entry_id=entry.entry_id
+    )
+
+
+def fire_component_device_id(panel: FirePanel, component: FireComponent) -> str:
+    """Name a component's device among the community's devices."""
+    return f"{panel.panel_id}_{component.component_id}"
+
+
+class FireComponentEntity(PushedEntity):
+    """An entity of a component reported by a fire panel; a device of its own."""
+
+    def __init__(
+        self,
+        panel: FirePanel,
+        panel_device_id: str,
+        component: FireComponent,
+        key: str,
+    ) -> None:
+        """Attach the entity to the component's device, below its panel's."""
+        self.panel = panel
+        self.component = component
+        device_id = fire_component_device_id(panel, component)
+        self._attr_unique_id = f"{device_id}_{key}"
+        self._attr_device_info = DeviceInfo(
+            identifiers={(DOMAIN, device_id)},
+            name=component.description or f"{panel.name} {component.component_id}",
+            model=component_type_key(component.component_type)
+            .replace("_", " ")
+            .capitalize(),
+            model_id=str(component.component_type),
+            serial_number=component.component_id,
+            via_device_id=panel_device_id,
+        )
+
+    @property
+    @override
+    def available(self) -> bool:
+        """Tell whether the component's panel is connected."""
+        return self.panel.connected
+
+    @override
+    async def async_added_to_hass(self) -> None:
+        """Follow the component's reports and the panel's connection."""
+        self.async_on_remove(
+            self.panel.connection_listeners.add(self.async_write_ha_state)
+        )
+        self.async_on_remove(
+            self.panel.add_component_listener(
+                self.component.component_id, self.async_write_ha_state
+            )
+        )

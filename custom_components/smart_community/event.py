@@ -1,4 +1,4 @@
-"""Events: what a face terminal decided at its doors, and what a gate lane read."""
+"""Events: terminals' access decisions, lanes' plates, fire alarms and operations."""
 
 from typing import Any, override
 
@@ -7,9 +7,28 @@ from homeassistant.config_entries import ConfigSubentry
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
+from .community.fire import ComponentAlarm, ComponentEvent, FireComponent, FirePanel
 from .community.gates import PlateEvent
-from .const import SUBENTRY_TYPE_FACE_TERMINAL, SUBENTRY_TYPE_PLATE_CAMERA
-from .entity import LaneEntity, TerminalEntity
+from .const import (
+    SUBENTRY_TYPE_FACE_TERMINAL,
+    SUBENTRY_TYPE_FIRE_PANEL,
+    SUBENTRY_TYPE_PLATE_CAMERA,
+)
+from .entity import (
+    FireComponentEntity,
+    FirePanelEntity,
+    LaneEntity,
+    TerminalEntity,
+    panel_device_id,
+)
+from .protocols.gb26875 import (
+    SystemOperation,
+    SystemOperationFlags,
+    TransmitterOperation,
+    TransmitterOperationFlags,
+    component_type_key,
+    system_type_key,
+)
 from .protocols.isapi import AccessEvent, EventKind
 from .runtime import SmartCommunityConfigEntry
 
@@ -48,6 +67,28 @@ async def async_setup_entry(
             [LanePlateEvent(hass, entry, subentry)],
             config_subentry_id=subentry.subentry_id,
         )
+    for subentry in entry.get_subentries_of_type(SUBENTRY_TYPE_FIRE_PANEL):
+        panel = entry.runtime_data.fire_panels[subentry.subentry_id]
+        async_add_entities(
+            [PanelOperationEvent(hass, entry, subentry)],
+            config_subentry_id=subentry.subentry_id,
+        )
+
+        @callback
+        def add_component(
+            component_id: str,
+            panel: FirePanel = panel,
+            device_id: str = panel_device_id(hass, entry, panel),
+            subentry_id: str = subentry.subentry_id,
+        ) -> None:
+            async_add_entities(
+                [ComponentAlarmEvent(panel, device_id, panel.components[component_id])],
+                config_subentry_id=subentry_id,
+            )
+
+        for component_id in panel.components:
+            add_component(component_id)
+        entry.async_on_unload(panel.component_added.add(add_component))
 
 
 class TerminalAccessEvent(TerminalEntity, EventEntity):
@@ -148,4 +189,105 @@ class LanePlateEvent(LaneEntity, EventEntity):
     def _async_plate_read(self, event: PlateEvent) -> None:
         """Fire the read with its verdict."""
         self._trigger_event(PLATE_READ, plate_event_data(event))
+        self.async_write_ha_state()
+
+
+class ComponentAlarmEvent(FireComponentEntity, EventEntity):
+    """A component's alarms and their end, with where it is (its description)."""
+
+    _attr_translation_key = "fire_component"
+    _attr_event_types = [  # noqa: RUF012 -- EventEntity declares it a list
+        event.value for event in ComponentEvent
+    ]
+
+    def __init__(
+        self, panel: FirePanel, device_id: str, component: FireComponent
+    ) -> None:
+        """Create the alarm event entity of a component."""
+        super().__init__(panel, device_id, component, "alarm")
+
+    @override
+    async def async_added_to_hass(self) -> None:
+        """Follow the component's alarms; fire the one it raised when it appeared."""
+        await super().async_added_to_hass()
+        self.async_on_remove(self.panel.alarms.add(self._async_alarm))
+        if (alarm := self.component.first_alarm) is not None:
+            self.component.first_alarm = None
+            self._async_alarm(alarm)
+
+    @callback
+    def _async_alarm(self, alarm: ComponentAlarm) -> None:
+        """Fire an alarm of this component."""
+        if alarm.component_id != self.component.component_id:
+            return
+        component = self.component
+        self._trigger_event(
+            alarm.event,
+            {
+                "description": alarm.description,
+                "component_type": component_type_key(component.component_type),
+                "system_type": system_type_key(component.system_type),
+                "system_address": component.system_address,
+                "component_address": component.component_address,
+                "device_time": None if alarm.time is None else alarm.time.isoformat(),
+            },
+        )
+        self.async_write_ha_state()
+
+
+def _operation_names(operation: SystemOperation | TransmitterOperation) -> list[str]:
+    """Name the operations one report carries, e.g. ["reset", "silence"]."""
+    return [
+        str(flag.name).lower()
+        for flag in type(operation.operations)
+        if flag in operation.operations and flag.name is not None
+    ]
+
+
+OPERATION_TYPES = sorted(
+    {str(flag.name).lower() for flag in SystemOperationFlags}
+    | {str(flag.name).lower() for flag in TransmitterOperationFlags}
+)
+
+
+class PanelOperationEvent(FirePanelEntity, EventEntity):
+    """What was done at the fire panel: reset, silence, self-test and so on."""
+
+    _attr_translation_key = "fire_operation"
+    _attr_event_types = OPERATION_TYPES
+
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        entry: SmartCommunityConfigEntry,
+        subentry: ConfigSubentry,
+    ) -> None:
+        """Create the operation event entity of a transmission device."""
+        super().__init__(hass, entry, subentry, "operation")
+
+    @override
+    async def async_added_to_hass(self) -> None:
+        """Follow the operations the device reports."""
+        await super().async_added_to_hass()
+        self.async_on_remove(self.panel.operations.add(self._async_operation))
+
+    @callback
+    def _async_operation(
+        self, operation: SystemOperation | TransmitterOperation
+    ) -> None:
+        """Fire one event per operation reported."""
+        data: dict[str, Any] = {
+            "operator": operation.operator,
+            "device_time": None
+            if operation.time is None
+            else operation.time.isoformat(),
+            "source": "transmitter",
+        }
+        if isinstance(operation, SystemOperation):
+            data |= {
+                "source": system_type_key(operation.system_type),
+                "system_address": operation.system_address,
+            }
+        for name in _operation_names(operation):
+            self._trigger_event(name, data)
         self.async_write_ha_state()

@@ -38,6 +38,7 @@ from .entity import (
 )
 from .event import plate_event_data
 from .runtime import SmartCommunityConfigEntry, signal_subentries_added
+from .safety_sensors import async_add_safety_sensors
 
 # Entities only read the registry in memory; nothing is fetched.
 PARALLEL_UPDATES = 0
@@ -183,6 +184,7 @@ async def async_setup_entry(
             [LastPlateSensor(hass, entry, subentry)],
             config_subentry_id=subentry.subentry_id,
         )
+    async_add_safety_sensors(hass, entry, async_add_entities)
     if (planner := entry.runtime_data.enrolment) is not None:
         for subentry in entry.get_subentries_of_type(SUBENTRY_TYPE_FACE_TERMINAL):
             async_add_entities(

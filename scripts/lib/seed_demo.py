@@ -68,6 +68,8 @@ GIVEN_NAMES = [
 CITY_LETTERS = "ABCDEFGHJ"
 PARKING_LOT = "地下停车场"
 PARKING_SPACES = 120
+# Where Home Assistant listens as the fire monitoring centre in the demo.
+DEMO_FIRE_PORT = 9500
 # Visitors' cars in the demo traffic: two with a pass valid for a month, one
 # whose pass has ended; the simulated cameras also see strangers.
 VISITOR_PLATES = ("沪C54321", "苏E12345")
@@ -485,6 +487,60 @@ class HomeAssistantClient:
                     f"{await response.text()}"
                 )
 
+    async def add_safety_devices(
+        self, entry_id: str, scenario: dict[str, Any]
+    ) -> list[str]:
+        """Add each simulated power meter and fire panel through their flows."""
+        notes = []
+        for device in scenario["devices"]:
+            if not device.get("implemented"):
+                continue
+            options = device["options"]
+            if device["kind"] == "power_meter":
+                form = {
+                    "name": device["name"],
+                    "host": device["host"],
+                    "port": device["port"],
+                    "unit_id": options.get("unit_id", 1),
+                    "register_map": options["register_map"],
+                    "poll_interval": 10,
+                }
+                if device["building"] is not None:
+                    form["building"] = device["building"]
+                result = await self.subentry_flow(entry_id, "power_meter", form)
+            elif device["kind"] == "fire_panel":
+                result = await self.subentry_flow(
+                    entry_id,
+                    "fire_panel",
+                    {
+                        "name": device["name"],
+                        "transmitter_address": options["transmitter_address"],
+                        "checksum": options.get("checksum", "sum"),
+                        "port": DEMO_FIRE_PORT,
+                    },
+                )
+            else:
+                continue
+            result = await self.finish_flow(result)
+            outcome = result.get("errors") or result.get("reason") or result["type"]
+            notes.append(f"{device['name']}: {outcome}")
+        return notes
+
+    async def connect_fire_panels(self, scenario: dict[str, Any]) -> None:
+        """Make each simulated transmission device dial Home Assistant."""
+        for device in scenario["devices"]:
+            if device["kind"] != "fire_panel" or not device.get("implemented"):
+                continue
+            async with self.session.post(
+                f"{scenario['control_url']}/devices/{device['id']}/actions/connect",
+                json={"host": "127.0.0.1", "port": DEMO_FIRE_PORT},
+            ) as response:
+                if response.status != 200:
+                    raise DemoError(
+                        f"the simulated fire panel {device['id']} did not dial "
+                        f"Home Assistant: {await response.text()}"
+                    )
+
     async def add_face_terminal(self, entry_id: str, device: dict[str, Any]) -> str:
         """Add a simulated face terminal through the subentry flow; say what happened."""
         flow = await self.request(
@@ -535,6 +591,10 @@ async def seed(
         for note in await client.add_gate(entry_id, scenario):
             print(f"develop: {note}", file=sys.stderr)
         await client.wait_until_loaded(entry_id)
+        for note in await client.add_safety_devices(entry_id, scenario):
+            print(f"develop: {note}", file=sys.stderr)
+        await client.wait_until_loaded(entry_id)
+        await client.connect_fire_panels(scenario)
         if added:
             residents = imports / "demo_residents.csv"
             residents.write_bytes(demo_residents_csv(scenario["buildings"]))

@@ -5,7 +5,9 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from .enrolment import EmployeeNumbers, EnrolmentPlanner, EnrolmentWorker
+from .fire import FireCentre, FirePanel
 from .gates import GateLane
+from .meters import PowerMeter
 from .models import TAG_ELDERLY_LIVING_ALONE
 from .parking import ParkingLot
 from .registry import ResidentsRegistry
@@ -65,6 +67,10 @@ class Community:
         # Gate lanes and car parks by their subentry ID.
         self.lanes: dict[str, GateLane] = {}
         self.parking_lots: dict[str, ParkingLot] = {}
+        # Power meters and fire panels by their subentry ID; fire centres by port.
+        self.meters: dict[str, PowerMeter] = {}
+        self.fire_panels: dict[str, FirePanel] = {}
+        self.fire_centres: dict[int, FireCentre] = {}
 
     def building_occupancy(self, building_id: str) -> Occupancy:
         """Count the residents, households and elderly living alone in a building."""
