@@ -196,15 +196,13 @@ class ComponentAlarmEvent(FireComponentEntity, EventEntity):
     """A component's alarms and their end, with where it is (its description)."""
 
     _attr_translation_key = "fire_component"
-    _attr_event_types = [  # noqa: RUF012 -- EventEntity declares it a list
-        event.value for event in ComponentEvent
-    ]
 
     def __init__(
         self, panel: FirePanel, device_id: str, component: FireComponent
     ) -> None:
         """Create the alarm event entity of a component."""
         super().__init__(panel, device_id, component, "alarm")
+        self._attr_event_types = [event.value for event in ComponentEvent]
 
     @override
     async def async_added_to_hass(self) -> None:
@@ -254,7 +252,6 @@ class PanelOperationEvent(FirePanelEntity, EventEntity):
     """What was done at the fire panel: reset, silence, self-test and so on."""
 
     _attr_translation_key = "fire_operation"
-    _attr_event_types = OPERATION_TYPES
 
     def __init__(
         self,
@@ -264,6 +261,7 @@ class PanelOperationEvent(FirePanelEntity, EventEntity):
     ) -> None:
         """Create the operation event entity of a transmission device."""
         super().__init__(hass, entry, subentry, "operation")
+        self._attr_event_types = list(OPERATION_TYPES)
 
     @override
     async def async_added_to_hass(self) -> None:

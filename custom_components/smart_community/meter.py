@@ -29,7 +29,8 @@ from .runtime import SmartCommunityConfigEntry
 def register_map_of(data: dict[str, Any]) -> RegisterMap:
     """Return a meter's register map; raise InvalidRegisterMapError if custom and bad."""
     if data[CONF_REGISTER_MAP] == REGISTER_MAP_CUSTOM:
-        return RegisterMap.from_mapping(data[CONF_CUSTOM_MAP])
+        # Left empty, the map is refused like any other incomplete one.
+        return RegisterMap.from_mapping(data.get(CONF_CUSTOM_MAP) or {})
     return REGISTER_MAPS[data[CONF_REGISTER_MAP]]
 
 

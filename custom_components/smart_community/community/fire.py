@@ -17,6 +17,7 @@ from typing import Any, Final
 from ..protocols.gb26875 import (
     ApplicationData,
     ChecksumMode,
+    ComponentConfiguration,
     ComponentParameter,
     ComponentState,
     ComponentStateFlags,
@@ -144,7 +145,7 @@ class FireComponent:
             system_address=system_address,
             component_type=int(data["component_type"]),
             component_address=component_address,
-            description=str(data["description"]),
+            description=_text(data["description"]),
             state=ComponentStateFlags(int(data["state"])),
             last_report=_from_iso(data["last_report"]),
             parameters={
@@ -163,9 +164,16 @@ def _iso(moment: datetime | None) -> str | None:
     return None if moment is None else moment.isoformat()
 
 
+def _text(value: object) -> str:
+    """Read a text from the store; anything else means the store is damaged."""
+    if not isinstance(value, str):
+        raise TypeError(f"expected text, found {value!r}")
+    return value
+
+
 def _from_iso(text: object) -> datetime | None:
     """Read a time from the store."""
-    return None if text is None else datetime.fromisoformat(str(text))
+    return None if text is None else datetime.fromisoformat(_text(text))
 
 
 class FirePanel:
@@ -251,6 +259,9 @@ class FirePanel:
     def set_connected(self, connected: bool, peer: str | None = None) -> None:
         """Record that the device's connection came up or went away."""
         if connected == self.connected:
+            # A device that redialled before its old connection closed.
+            if connected and peer is not None:
+                self.peer = peer
             return
         self.connected = connected
         self.peer = peer if connected else None
@@ -303,6 +314,8 @@ class FirePanel:
                     self.transmitter_state = item.state
                 case SystemOperation() | TransmitterOperation():
                     self.operations.notify(item)
+                case ComponentConfiguration():
+                    self._component_configuration(item)
                 case _:
                     # Versions, configuration and clocks change nothing shown.
                     pass
@@ -326,6 +339,19 @@ class FirePanel:
         )
         self.components[key] = component
         return component, True
+
+    def _component_configuration(self, report: ComponentConfiguration) -> None:
+        """Take a known component's description from the device's configuration."""
+        key = component_id(
+            report.system_type, report.system_address, report.component_address
+        )
+        component = self.components.get(key)
+        if component is None or not report.description:
+            # Components appear when they report a state or a value, not before.
+            return
+        component.description = report.description
+        self._component_changed(key)
+        self.changed.notify()
 
     def _component_state(self, report: ComponentState) -> bool:
         """Apply a component's state; return whether panel-wide counts changed."""
@@ -471,7 +497,9 @@ class FireCentre:
     ) -> None:
         """Count a rejected frame or connection; log it once per sender."""
         self.problems[problem] += 1
-        sender = peer if address is None else format_address(address)
+        # A device that reconnects comes from a new port each time; its address
+        # (or else its host) is what stays the same.
+        sender = peer.rsplit(":", 1)[0] if address is None else format_address(address)
         self.last_problem = f"{problem}: {detail}"
         if (problem, sender) in self._logged:
             _LOGGER.debug("Fire centre port %s: %s from %s", self.port, detail, sender)

@@ -28,7 +28,7 @@ class MeterReader(Protocol):
 
 
 class MeterProblem(StrEnum):
-    """Why the last poll failed; the values are translation keys."""
+    """Why the last poll failed, as diagnostics show it."""
 
     UNREACHABLE = "meter_unreachable"
     REFUSED = "meter_refused"
@@ -72,14 +72,14 @@ class PowerMeter:
         else:
             self.values = reading.values
             self.requests = reading.requests
-            if not self.available:
-                if self.polls:
-                    _LOGGER.info("Power meter %s answers again", self.name)
-                self.available = True
+            if self.problem is not None:
+                _LOGGER.info("Power meter %s answers again", self.name)
+            self.available = True
             self.problem = self.error = None
         finally:
-            self.polls += 1
             self._polling = False
+        # Counted only once finished: a cancelled poll (an unload) is not a poll.
+        self.polls += 1
         self.listeners.notify()
 
     def _failed(self, error: MeterError) -> None:
