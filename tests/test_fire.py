@@ -46,6 +46,7 @@ from custom_components.smart_community.const import (
 )
 from custom_components.smart_community.protocols.gb26875 import (
     Action,
+    ComponentParameter,
     ComponentState,
     ComponentStateFlags,
     Frame,
@@ -602,3 +603,70 @@ async def test_diagnostics_show_the_centre_and_panels(
     assert panel["connected"] is True
     assert panel["components"] == len(await components(sim))
     assert panel["sample"][0]["description"]
+
+
+@pytest.mark.parametrize(
+    ("component_type", "device_class"),
+    [
+        (31, BinarySensorDeviceClass.HEAT),
+        (11, BinarySensorDeviceClass.GAS),
+        (23, BinarySensorDeviceClass.SAFETY),
+    ],
+)
+async def test_what_a_fire_alarm_means_follows_the_component_type(
+    hass: HomeAssistant,
+    fire: tuple[MockConfigEntry, SimulatorProcess, int],
+    component_type: int,
+    device_class: BinarySensorDeviceClass,
+) -> None:
+    """Heat and gas detectors say heat and gas; a call point just says unsafe."""
+    entry, sim, _port = fire
+    state = ComponentState(
+        system_type=1,
+        system_address=1,
+        component_type=component_type,
+        component_address=9800 + component_type,
+        state=ComponentStateFlags.NORMAL,
+        description="测试部件",
+        time=None,
+    )
+    frame = raw_frame(encode_application_data([state]), serial=4100 + component_type)
+    await sim.action("fire-1", "send_raw", {"hex": frame})
+    component_id = f"1-1-{9800 + component_type}"
+    await wait_until(
+        hass, lambda: _known(entry.runtime_data.fire_panels[PANEL_ID], component_id)
+    )
+    await hass.async_block_till_done()
+    fire_entity = safety_entity(
+        hass, "binary_sensor", f"{PANEL_ID}_{component_id}_fire_alarm"
+    )
+    assert hass.states.get(fire_entity).attributes[ATTR_DEVICE_CLASS] == device_class
+
+
+async def test_a_parameter_the_standard_does_not_list(
+    hass: HomeAssistant, fire: tuple[MockConfigEntry, SimulatorProcess, int]
+) -> None:
+    """An unlisted parameter type still becomes a sensor, named by its number."""
+    entry, sim, _port = fire
+    reading = ComponentParameter.from_raw(1, 1, 99, 9700, 77, 321, None)
+    frame = raw_frame(encode_application_data([reading]), serial=4200)
+    await sim.action("fire-1", "send_raw", {"hex": frame})
+    panel = entry.runtime_data.fire_panels[PANEL_ID]
+    await wait_until(hass, lambda: _known(panel, "1-1-9700"))
+    await hass.async_block_till_done()
+    sensor = safety_entity(hass, "sensor", f"{PANEL_ID}_1-1-9700_parameter_77")
+    state = hass.states.get(sensor)
+    assert float(state.state) == 321
+    assert state.name.endswith("Parameter 77")
+
+
+async def test_flow_opens_a_new_port(hass: HomeAssistant, socket_enabled: None) -> None:
+    """A panel on a port nobody uses is added, and the centre listens there."""
+    entry = safety_entry()
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    port = free_port()
+    result = await fire_flow(hass, entry, panel_form(port))
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    assert entry.runtime_data.fire_centres[port].server is not None

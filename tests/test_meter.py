@@ -295,3 +295,34 @@ async def test_diagnostics_show_each_meter(
         s for s in diagnostics["subentries"] if s["subentry_type"] == "power_meter"
     )
     assert subentry["data"]["host"] == "**REDACTED**"
+
+
+async def test_reconfigure_a_meter(
+    hass: HomeAssistant, meters: tuple[MockConfigEntry, SimulatorProcess]
+) -> None:
+    """Reconfigure changes the polling interval; taking another meter's place is refused."""
+    entry, sim = meters
+    result = await hass.config_entries.subentries.async_init(
+        (entry.entry_id, SUBENTRY_TYPE_POWER_METER),
+        context={"source": "reconfigure", "subentry_id": "meter-a"},
+    )
+    assert result["type"] is FlowResultType.FORM
+    taken = meter_form(
+        sim.device("meter-b")["port"],
+        **{CONF_NAME: "1号楼 总电表", CONF_UNIT_ID: 3},
+    )
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"], taken
+    )
+    assert result["errors"] == {CONF_HOST: "meter_already_configured"}
+    changed = meter_form(
+        sim.device("meter-a")["port"],
+        **{CONF_NAME: "1号楼 总电表", CONF_POLL_INTERVAL: 30},
+    )
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"], changed
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reconfigure_successful"
+    await hass.async_block_till_done()
+    assert entry.subentries["meter-a"].data[CONF_POLL_INTERVAL] == 30

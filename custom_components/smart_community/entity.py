@@ -295,7 +295,7 @@ class FireComponentEntity(PushedEntity):
     def __init__(
         self,
         panel: FirePanel,
-        panel_device_id: str,
+        panel_device: str,
         component: FireComponent,
         key: str,
     ) -> None:
@@ -312,7 +312,7 @@ class FireComponentEntity(PushedEntity):
             .capitalize(),
             model_id=str(component.component_type),
             serial_number=component.component_id,
-            via_device_id=panel_device_id,
+            via_device_id=panel_device,
         )
 
     @property

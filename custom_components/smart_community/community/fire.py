@@ -303,7 +303,8 @@ class FirePanel:
                 case ComponentState():
                     panel_changed |= self._component_state(item)
                 case ComponentParameter():
-                    self._component_parameter(item)
+                    # A new component changes the panel's count.
+                    panel_changed |= self._component_parameter(item)
                 case SystemState():
                     system = (item.system_type, item.system_address)
                     panel_changed |= self.system_states.get(system) != item.state
@@ -407,8 +408,8 @@ class FirePanel:
             )
         return raised
 
-    def _component_parameter(self, report: ComponentParameter) -> None:
-        """Record a measured value, creating the component if it is new."""
+    def _component_parameter(self, report: ComponentParameter) -> bool:
+        """Record a measured value; return whether it created the component."""
         component, new = self._component(
             report.system_type,
             report.system_address,
@@ -427,6 +428,7 @@ class FirePanel:
         else:
             self._component_changed(component.component_id)
         self.changed.notify()
+        return new
 
     def remove_component(self, key: str) -> bool:
         """Forget a component; it comes back if it reports again."""
