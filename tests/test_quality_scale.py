@@ -91,7 +91,10 @@ RULES = {
 # Requirements must install on HA OS and Container (Alpine, musl): only packages
 # known to publish musllinux wheels or to be pure Python may be listed. pymodbus
 # is pure Python, and the version Home Assistant's own modbus integration pins.
-MUSL_INSTALLABLE: set[str] = {"pymodbus"}
+# av (PyAV) is what Home Assistant's own stream integration requires, at the
+# version it pins, so HA OS and Container ship it (Home Assistant builds the
+# musl wheels); numpy likewise, which it pins beside av.
+MUSL_INSTALLABLE: set[str] = {"av", "numpy", "pymodbus"}
 # The layers below the Home Assistant glue.
 PURE_LAYERS = ("community", "protocols", "vision")
 

@@ -6,6 +6,7 @@ from homeassistant.helpers import config_validation as cv, device_registry as dr
 from homeassistant.helpers.dispatcher import async_dispatcher_send
 from homeassistant.helpers.typing import ConfigType
 
+from .broadcast import async_start_broadcast
 from .community.community import Community
 from .const import DOMAIN
 from .enrolling import async_start_enrolment
@@ -29,6 +30,7 @@ PLATFORMS: list[Platform] = [
     Platform.COVER,
     Platform.EVENT,
     Platform.LOCK,
+    Platform.MEDIA_PLAYER,
     Platform.SENSOR,
 ]
 
@@ -62,6 +64,7 @@ async def async_setup_entry(
     await async_start_lanes(hass, entry)
     await async_start_meters(hass, entry)
     await async_start_fire_panels(hass, entry)
+    await async_start_broadcast(hass, entry)
 
     entry.async_on_unload(registry.add_listener(store.async_schedule_save))
     entry.async_on_unload(store.async_close)

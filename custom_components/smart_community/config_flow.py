@@ -60,6 +60,7 @@ from .const import (
     SUBENTRY_TYPE_PARKING_LOT,
     SUBENTRY_TYPE_PLATE_CAMERA,
     SUBENTRY_TYPE_POWER_METER,
+    SUBENTRY_TYPE_SPEAKER_ZONE,
     TEXT_KEYS,
 )
 from .flow_fields import (
@@ -78,6 +79,7 @@ from .protocols.isapi import (
     IsapiLockedError,
 )
 from .safety_flow import FirePanelSubentryFlow, PowerMeterSubentryFlow
+from .speaker_flow import SpeakerZoneSubentryFlow
 from .terminal import client_for
 
 # A building code is part of "building-unit-room" addresses, so it must not hold
@@ -106,6 +108,7 @@ class SmartCommunityConfigFlow(ConfigFlow, domain=DOMAIN):
             SUBENTRY_TYPE_PARKING_LOT: ParkingLotSubentryFlow,
             SUBENTRY_TYPE_POWER_METER: PowerMeterSubentryFlow,
             SUBENTRY_TYPE_FIRE_PANEL: FirePanelSubentryFlow,
+            SUBENTRY_TYPE_SPEAKER_ZONE: SpeakerZoneSubentryFlow,
         }
 
     async def async_step_user(

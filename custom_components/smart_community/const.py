@@ -63,3 +63,11 @@ DEFAULT_FIRE_PORT: Final = 9500
 FIRE_IDLE_TIMEOUT_SECONDS: Final = 300.0
 # Components' states are saved shortly after a burst of reports.
 FIRE_SAVE_DELAY_SECONDS: Final = 10.0
+
+SUBENTRY_TYPE_SPEAKER_ZONE: Final = "speaker_zone"
+CONF_CODEC: Final = "codec"
+CONF_TTL: Final = "ttl"
+CONF_CHIME: Final = "chime"
+# Algo's default paging zones start here; many speakers follow it.
+DEFAULT_PAGING_PORT: Final = 50000
+DEFAULT_MULTICAST_TTL: Final = 16

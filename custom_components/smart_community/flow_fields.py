@@ -1,11 +1,14 @@
 """Form fields and checks that the community's config and subentry flows share."""
 
+from typing import Any
 import unicodedata
 
 from homeassistant.config_entries import ConfigEntry, ConfigSubentry
+from homeassistant.const import CONF_NAME
 from homeassistant.helpers import selector
+import probatio
 
-from .const import CONF_BUILDING_ID, SUBENTRY_TYPE_BUILDING
+from .const import CONF_BUILDING, CONF_BUILDING_ID, SUBENTRY_TYPE_BUILDING
 
 TEXT = selector.TextSelector()
 PORT = selector.NumberSelector(
@@ -43,3 +46,25 @@ def building_options(entry: ConfigEntry) -> list[selector.SelectOptionDict]:
         )
         for subentry in entry.get_subentries_of_type(SUBENTRY_TYPE_BUILDING)
     ]
+
+
+def optional_building(entry: ConfigEntry) -> dict[Any, Any]:
+    """Offer the buildings, if any: a device may serve the whole site instead."""
+    if not (buildings := building_options(entry)):
+        return {}
+    return {
+        probatio.Optional(CONF_BUILDING): selector.SelectSelector(
+            selector.SelectSelectorConfig(options=buildings)
+        )
+    }
+
+
+def suggested_values(
+    user_input: dict[str, Any] | None, current: ConfigSubentry | None
+) -> dict[str, Any]:
+    """Fill a form with what was typed, or with the settings being changed."""
+    if user_input is not None:
+        return user_input
+    if current is None:
+        return {}
+    return {CONF_NAME: current.title, **current.data}

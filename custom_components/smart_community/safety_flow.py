@@ -4,8 +4,6 @@ import asyncio
 from typing import Any
 
 from homeassistant.config_entries import (
-    ConfigEntry,
-    ConfigSubentry,
     ConfigSubentryFlow,
     SubentryFlowResult,
 )
@@ -15,7 +13,6 @@ from homeassistant.helpers import selector
 import probatio
 
 from .const import (
-    CONF_BUILDING,
     CONF_CHECKSUM,
     CONF_CUSTOM_MAP,
     CONF_POLL_INTERVAL,
@@ -27,7 +24,7 @@ from .const import (
     SUBENTRY_TYPE_FIRE_PANEL,
     SUBENTRY_TYPE_POWER_METER,
 )
-from .flow_fields import PORT, TEXT, building_options, name_taken
+from .flow_fields import PORT, TEXT, name_taken, optional_building, suggested_values
 from .meter import client_for, register_map_of
 from .protocols.gb26875 import ChecksumMode, format_address, parse_address
 from .protocols.modbus_meter import (
@@ -61,28 +58,6 @@ CHECKSUMS = selector.SelectSelector(
         options=[mode.value for mode in ChecksumMode], translation_key=CONF_CHECKSUM
     )
 )
-
-
-def _optional_building(entry: ConfigEntry) -> dict[Any, Any]:
-    """Offer the buildings, if any: a device may serve the whole site instead."""
-    if not (buildings := building_options(entry)):
-        return {}
-    return {
-        probatio.Optional(CONF_BUILDING): selector.SelectSelector(
-            selector.SelectSelectorConfig(options=buildings)
-        )
-    }
-
-
-def _suggested(
-    user_input: dict[str, Any] | None, current: ConfigSubentry | None
-) -> dict[str, Any]:
-    """Fill the form with what was typed, or with the settings being changed."""
-    if user_input is not None:
-        return user_input
-    if current is None:
-        return {}
-    return {CONF_NAME: current.title, **current.data}
 
 
 def meter_unique_id(data: dict[str, Any]) -> str:
@@ -170,7 +145,7 @@ class PowerMeterSubentryFlow(ConfigSubentryFlow):
         schema = probatio.Schema(
             {
                 probatio.Required(CONF_NAME): TEXT,
-                **_optional_building(entry),
+                **optional_building(entry),
                 probatio.Required(CONF_HOST): TEXT,
                 probatio.Required(CONF_PORT, default=DEFAULT_PORT): PORT,
                 probatio.Required(CONF_UNIT_ID, default=1): UNIT_ID,
@@ -186,7 +161,7 @@ class PowerMeterSubentryFlow(ConfigSubentryFlow):
         return self.async_show_form(
             step_id=step_id,
             data_schema=self.add_suggested_values_to_schema(
-                schema, _suggested(user_input, current)
+                schema, suggested_values(user_input, current)
             ),
             description_placeholders=placeholders,
             errors=errors,
@@ -264,7 +239,7 @@ class FirePanelSubentryFlow(ConfigSubentryFlow):
         schema = probatio.Schema(
             {
                 probatio.Required(CONF_NAME): TEXT,
-                **_optional_building(entry),
+                **optional_building(entry),
                 probatio.Required(CONF_TRANSMITTER_ADDRESS): TEXT,
                 probatio.Required(
                     CONF_CHECKSUM, default=ChecksumMode.SUM.value
@@ -275,7 +250,7 @@ class FirePanelSubentryFlow(ConfigSubentryFlow):
         return self.async_show_form(
             step_id=step_id,
             data_schema=self.add_suggested_values_to_schema(
-                schema, _suggested(user_input, current)
+                schema, suggested_values(user_input, current)
             ),
             errors=errors,
         )

@@ -8,7 +8,7 @@ from typing import Any
 
 from homeassistant.components import media_source
 from homeassistant.components.lock.const import DOMAIN as LOCK_DOMAIN
-from homeassistant.config_entries import ConfigEntryState
+from homeassistant.config_entries import ConfigEntry, ConfigEntryState
 from homeassistant.const import ATTR_CONFIG_ENTRY_ID
 from homeassistant.core import (
     HomeAssistant,
@@ -18,12 +18,17 @@ from homeassistant.core import (
     callback,
 )
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
-from homeassistant.helpers import config_validation as cv, device_registry as dr
+from homeassistant.helpers import (
+    config_validation as cv,
+    device_registry as dr,
+    entity_registry as er,
+)
 from homeassistant.helpers.service import async_register_platform_entity_service
 from homeassistant.helpers.translation import async_get_translations
 from homeassistant.util import dt as dt_util
 import probatio
 
+from .broadcast import async_announce, async_speak
 from .community.community import Community
 from .community.csv_io import (
     apply_residents_import,
@@ -32,9 +37,11 @@ from .community.csv_io import (
 )
 from .community.errors import CommunityError, CsvImportError
 from .community.models import Household
+from .community.paging import Broadcaster, SpeakerZone
 from .const import DOMAIN
 from .faces import FaceFileError
 from .protocols.isapi import IsapiError
+from .protocols.rtp_paging import Priority
 
 SERVICE_ADD_RESIDENT = "add_resident"
 SERVICE_UPDATE_RESIDENT = "update_resident"
@@ -51,6 +58,7 @@ SERVICE_HOLD_OPEN = "hold_open"
 SERVICE_RELEASE_HOLD = "release_hold"
 SERVICE_BLOCK_PLATE = "block_plate"
 SERVICE_UNBLOCK_PLATE = "unblock_plate"
+SERVICE_BROADCAST = "broadcast"
 
 ATTR_RESIDENT_ID = "resident_id"
 ATTR_NAME = "name"
@@ -74,6 +82,14 @@ ATTR_CAMERA = "camera"
 ATTR_IMAGE = "image"
 ATTR_DEVICE_ID = "device_id"
 ATTR_REASON = "reason"
+ATTR_MESSAGE = "message"
+ATTR_ZONES = "zones"
+ATTR_LANGUAGE = "language"
+ATTR_REPEAT = "repeat"
+ATTR_PRIORITY = "priority"
+ATTR_WAIT = "wait"
+ATTR_TTS_ENGINE = "tts_engine"
+MAX_REPEAT = 10
 
 IMPORT_MODES = ("merge", "replace")
 EXPORT_ENCODINGS = {"utf-8": "utf-8-sig", "gb18030": "gb18030"}
@@ -171,6 +187,23 @@ SCHEMAS: dict[str, probatio.Schema] = {
     SERVICE_RESYNC_TERMINAL: probatio.Schema(
         ENTRY | {probatio.Required(ATTR_DEVICE_ID): cv.string}
     ),
+    SERVICE_BROADCAST: probatio.Schema(
+        ENTRY
+        | {
+            probatio.Required(ATTR_MESSAGE): cv.string,
+            probatio.Optional(ATTR_ZONES): cv.entity_ids,
+            probatio.Optional(ATTR_BUILDING): cv.string,
+            probatio.Optional(ATTR_LANGUAGE): cv.string,
+            probatio.Optional(ATTR_REPEAT, default=1): probatio.All(
+                probatio.Coerce(int), probatio.Range(min=1, max=MAX_REPEAT)
+            ),
+            probatio.Optional(ATTR_PRIORITY, default="normal"): probatio.In(
+                tuple(priority.name.lower() for priority in Priority)
+            ),
+            probatio.Optional(ATTR_WAIT, default=False): cv.boolean,
+            probatio.Optional(ATTR_TTS_ENGINE): cv.string,
+        }
+    ),
     SERVICE_EXPORT_RESIDENTS: probatio.Schema(
         ENTRY
         | {
@@ -185,6 +218,12 @@ SCHEMAS: dict[str, probatio.Schema] = {
 
 def _community_of(call: ServiceCall) -> Community:
     """Find the loaded community an action is aimed at."""
+    community: Community = community_entry_of(call).runtime_data
+    return community
+
+
+def community_entry_of(call: ServiceCall) -> ConfigEntry:
+    """Find the loaded community entry an action is aimed at."""
     entry_id: str = call.data[ATTR_CONFIG_ENTRY_ID]
     entry = call.hass.config_entries.async_get_entry(entry_id)
     if entry is None or entry.domain != DOMAIN:
@@ -199,8 +238,7 @@ def _community_of(call: ServiceCall) -> Community:
             translation_key="community_not_loaded",
             translation_placeholders={"community": entry.title},
         )
-    community: Community = entry.runtime_data
-    return community
+    return entry
 
 
 def _allowed_path(hass: HomeAssistant, raw_path: str) -> Path:
@@ -555,6 +593,65 @@ async def _translating_errors(handler: _Handler, call: ServiceCall) -> ServiceRe
         raise _validation_error(err) from err
 
 
+async def _broadcast(call: ServiceCall) -> ServiceResponse:
+    """Speak a message in zones (all, a building's, or the ones named)."""
+    entry = community_entry_of(call)
+    zones = _broadcast_zones(call, entry)
+    audio = await async_speak(
+        call.hass,
+        call.data[ATTR_MESSAGE],
+        call.data.get(ATTR_LANGUAGE),
+        call.data.get(ATTR_TTS_ENGINE),
+    )
+    await async_announce(
+        call.hass,
+        entry,
+        audio,
+        zones,
+        Priority[call.data[ATTR_PRIORITY].upper()],
+        wait=call.data[ATTR_WAIT],
+        repeat=call.data[ATTR_REPEAT],
+    )
+    return {"zones": [zone.name for zone in zones]}
+
+
+def _broadcast_zones(call: ServiceCall, entry: ConfigEntry) -> list[SpeakerZone]:
+    """Find the zones a broadcast goes to; every zone if none are named."""
+    broadcaster: Broadcaster | None = entry.runtime_data.broadcaster
+    if broadcaster is None or not broadcaster.zones:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN, translation_key="no_zones"
+        )
+    zones = list(broadcaster.zones.values())
+    if (building := call.data.get(ATTR_BUILDING)) is not None:
+        zones = broadcaster.zones_in(building)
+    if (entity_ids := call.data.get(ATTR_ZONES)) is not None:
+        registry = er.async_get(call.hass)
+        named: list[SpeakerZone] = []
+        for entity_id in entity_ids:
+            found = registry.async_get(entity_id)
+            if found is not None and found.unique_id == f"{entry.entry_id}_all_call":
+                return list(broadcaster.zones.values())
+            zone = (
+                broadcaster.zones.get(found.config_subentry_id or "")
+                if found is not None and found.config_entry_id == entry.entry_id
+                else None
+            )
+            if zone is None:
+                raise ServiceValidationError(
+                    translation_domain=DOMAIN,
+                    translation_key="not_a_zone",
+                    translation_placeholders={"entity_id": entity_id},
+                )
+            named.append(zone)
+        zones = [zone for zone in zones if zone in named] if building else named
+    if not zones:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN, translation_key="no_zones"
+        )
+    return zones
+
+
 HANDLERS: dict[str, tuple[_Handler, SupportsResponse]] = {
     SERVICE_ADD_RESIDENT: (_add_resident, SupportsResponse.OPTIONAL),
     SERVICE_UPDATE_RESIDENT: (_update_resident, SupportsResponse.NONE),
@@ -569,6 +666,7 @@ HANDLERS: dict[str, tuple[_Handler, SupportsResponse]] = {
     SERVICE_EXPORT_RESIDENTS: (_export_residents, SupportsResponse.OPTIONAL),
     SERVICE_ENROLL_FACE: (_enroll_face, SupportsResponse.OPTIONAL),
     SERVICE_RESYNC_TERMINAL: (_resync_terminal, SupportsResponse.OPTIONAL),
+    SERVICE_BROADCAST: (_broadcast, SupportsResponse.OPTIONAL),
 }
 
 

@@ -9,6 +9,7 @@ from .fire import FireCentre, FirePanel
 from .gates import GateLane
 from .meters import PowerMeter
 from .models import TAG_ELDERLY_LIVING_ALONE
+from .paging import Broadcaster
 from .parking import ParkingLot
 from .registry import ResidentsRegistry
 from .terminals import TerminalHub
@@ -71,6 +72,8 @@ class Community:
         self.meters: dict[str, PowerMeter] = {}
         self.fire_panels: dict[str, FirePanel] = {}
         self.fire_centres: dict[int, FireCentre] = {}
+        # Emergency broadcast to the speaker zones; set up with the zones.
+        self.broadcaster: Broadcaster | None = None
 
     def building_occupancy(self, building_id: str) -> Occupancy:
         """Count the residents, households and elderly living alone in a building."""
