@@ -490,7 +490,7 @@ class HomeAssistantClient:
     async def add_safety_devices(
         self, entry_id: str, scenario: dict[str, Any]
     ) -> list[str]:
-        """Add each simulated power meter and fire panel through their flows."""
+        """Add each simulated meter, fire panel and speaker zone through its flow."""
         notes = []
         for device in scenario["devices"]:
             if not device.get("implemented"):
@@ -508,6 +508,18 @@ class HomeAssistantClient:
                 if device["building"] is not None:
                     form["building"] = device["building"]
                 result = await self.subentry_flow(entry_id, "power_meter", form)
+            elif device["kind"] == "speaker_zone":
+                form = {
+                    "name": device["name"],
+                    "host": device["host"],
+                    "port": device["port"],
+                    "codec": options.get("codec", "PCMU"),
+                    "ttl": 16,
+                    "chime": True,
+                }
+                if device["building"] is not None:
+                    form["building"] = device["building"]
+                result = await self.subentry_flow(entry_id, "speaker_zone", form)
             elif device["kind"] == "fire_panel":
                 result = await self.subentry_flow(
                     entry_id,
