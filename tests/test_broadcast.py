@@ -309,3 +309,36 @@ async def test_zone_flow(hass: HomeAssistant) -> None:
     result = await submit()
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["data"][CONF_TTL] == 4
+
+
+async def test_queued_broadcast_plays_after_the_evacuation(
+    hass: HomeAssistant, zones: tuple[MockConfigEntry, SimulatorProcess]
+) -> None:
+    """With wait, a normal message queues behind an evacuation and plays after it."""
+    entry, sim = zones
+    await broadcast(hass, entry, message="疏散", priority="evacuation", building="1")
+    answer = await broadcast(hass, entry, message="通知", wait=True)
+    assert len(answer["zones"]) == 2
+    for zone in ("speaker-1", "speaker-2"):
+        await wait_until(hass, lambda z=zone: complete(sim, z, 2), seconds=60)
+
+
+async def test_broadcast_without_text_to_speech(hass: HomeAssistant) -> None:
+    """Without a TTS engine the action says so; nothing is sent."""
+    entry = safety_entry(zone_subentry("zone-1", "1号楼 广播分区", 50000, "PCMU"))
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    with pytest.raises(HomeAssistantError) as missing:
+        await hass.services.async_call(
+            DOMAIN,
+            "broadcast",
+            {"config_entry_id": entry.entry_id, "message": "测试"},
+            blocking=True,
+            return_response=True,
+        )
+    assert missing.value.translation_key == "tts_unavailable"
+    assert await async_setup_component(hass, "homeassistant", {})
+    assert await async_setup_component(hass, "tts", {"tts": {"platform": "demo"}})
+    with pytest.raises(HomeAssistantError) as failed:
+        await broadcast(hass, entry, message="测试", language="xx-unknown")
+    assert failed.value.translation_key == "tts_failed"

@@ -99,7 +99,10 @@ async def async_speak(
     hass: HomeAssistant, message: str, language: str | None, engine: str | None
 ) -> bytes:
     """Synthesise a message with Home Assistant's text-to-speech."""
-    if (engine := engine or tts.async_default_engine(hass)) is None:
+    if (
+        "tts" not in hass.config.components
+        or (engine := engine or tts.async_default_engine(hass)) is None
+    ):
         raise HomeAssistantError(
             translation_domain=DOMAIN, translation_key="tts_unavailable"
         )
