@@ -30,6 +30,9 @@ from custom_components.smart_community.const import (
     DOMAIN,
     SUBENTRY_TYPE_SPEAKER_ZONE,
 )
+from custom_components.smart_community.diagnostics import (
+    async_get_config_entry_diagnostics,
+)
 from custom_components.smart_community.protocols.rtp_paging import (
     G711,
     chime,
@@ -155,6 +158,15 @@ async def test_broadcast_reaches_both_zones_complete(
     await wait_until(
         hass, lambda: _state_is(hass, player, MediaPlayerState.IDLE), seconds=5
     )
+    diagnostics = await async_get_config_entry_diagnostics(hass, entry)
+    assert diagnostics["broadcast_zones"]["1号楼 地库广播"] == {
+        "codec": "PCMA",
+        "port": sim.device("speaker-2")["port"],
+        "volume": 1.0,
+        "muted": False,
+        "chime": False,
+        "playing": None,
+    }
 
 
 async def _state_is(hass: HomeAssistant, entity_id: str, state: str) -> bool:

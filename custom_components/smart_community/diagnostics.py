@@ -7,6 +7,7 @@ from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_USERNAME
 from homeassistant.core import HomeAssistant
 from homeassistant.util import dt as dt_util
 
+from .community.community import Community
 from .community.fire import FirePanel
 from .const import CONF_ALLOWED_SOURCES, CONF_PUSH_SECRET
 from .protocols.gb26875 import ServerStats
@@ -126,6 +127,7 @@ async def async_get_config_entry_diagnostics(
         "fire_panels": {
             panel.name: _fire_panel(panel) for panel in community.fire_panels.values()
         },
+        "broadcast_zones": _broadcast_zones(community),
         "tags": tags,
         "sample": async_redact_data(
             {
@@ -165,4 +167,24 @@ def _server_stats(stats: ServerStats) -> dict[str, Any]:
         "connections_total": stats.connections_total,
         "open_connections": stats.open_connections,
         "problems": {str(problem): count for problem, count in stats.problems.items()},
+    }
+
+
+def _broadcast_zones(community: Community) -> dict[str, Any]:
+    """Describe each broadcast zone and what plays in it."""
+    if (broadcaster := community.broadcaster) is None:
+        return {}
+    playing = broadcaster.announcer.playing()
+    return {
+        zone.name: {
+            "codec": str(zone.codec),
+            "port": zone.port,
+            "volume": zone.volume,
+            "muted": zone.muted,
+            "chime": zone.chime,
+            "playing": None
+            if (priority := playing.get(zone.zone_id)) is None
+            else priority.name.lower(),
+        }
+        for zone in broadcaster.zones.values()
     }
