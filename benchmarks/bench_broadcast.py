@@ -1,8 +1,9 @@
 """Benchmark the broadcast action: service call -> first RTP packet at a speaker.
 
 Run by scripts/bench with pytest: ``pytest benchmarks/bench_broadcast.py``.
-One zone on loopback, Home Assistant's demo TTS. The first call synthesises and
-caches the speech; the timed calls then measure the action, the transcoding to
+One zone on loopback; a test TTS engine answers with 1.5 s of MP3. The first
+call synthesises and caches the speech; the timed calls then measure the
+action, the transcoding to
 G.711 and the sending, but not speech synthesis. Each call is an evacuation;
 the previous one is stopped first, untimed. A UDP receiver in this process
 notes when the first packet of each new RTP stream (SSRC) arrives. Figures go
@@ -16,11 +17,11 @@ from pathlib import Path
 import time
 
 from homeassistant.core import HomeAssistant
-from homeassistant.setup import async_setup_component
 
 from benchmarks.registry import summary
 from custom_components.smart_community.const import DOMAIN
 from tests.safety_helpers import free_port, safety_entry
+from tests.speech import ENGINE, async_setup_speech
 from tests.test_broadcast import zone_subentry
 
 CALLS = int(os.environ.get("SC_BENCH_BROADCAST_CALLS", "100"))
@@ -53,9 +54,7 @@ async def test_broadcast_to_first_packet(
     entry = safety_entry(zone_subentry("zone-1", "1号楼 广播分区", port, "PCMU"))
     entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(entry.entry_id)
-    assert await async_setup_component(hass, "homeassistant", {})
-    assert await async_setup_component(hass, "tts", {"tts": {"platform": "demo"}})
-    await hass.async_block_till_done()
+    await async_setup_speech(hass)
 
     announcer = entry.runtime_data.broadcaster.announcer
 
@@ -72,7 +71,7 @@ async def test_broadcast_to_first_packet(
                 "config_entry_id": entry.entry_id,
                 "message": "请立即疏散",
                 "priority": "evacuation",
-                "tts_engine": "demo",
+                "tts_engine": ENGINE,
             },
             blocking=True,
             return_response=True,

@@ -1,13 +1,13 @@
 """Test emergency broadcast: HA sends RTP G.711 to simulated paging speakers.
 
 The simulator plays two speaker zones (μ-law and A-law) that check every RTP
-header and report what they heard; Home Assistant's demo TTS supplies speech.
+header and report what they heard; a test TTS engine says a tone of
+known length.
 """
 
 from pathlib import Path
 from typing import Any
 
-from homeassistant.components import demo
 from homeassistant.components.media_player import (
     ATTR_MEDIA_VOLUME_LEVEL,
     ATTR_MEDIA_VOLUME_MUTED,
@@ -18,7 +18,6 @@ from homeassistant.const import CONF_HOST, CONF_NAME, CONF_PORT
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
-from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
@@ -41,10 +40,9 @@ from custom_components.smart_community.protocols.rtp_paging import (
 from tests.simulator_harness import SimulatorProcess, StartSimulator
 
 from .safety_helpers import safety_entity, safety_entry, scenario_with
+from .speech import ENGINE, SPEECH_SECONDS, async_setup_speech, speech_mp3
 from .test_gate_simulator import wait_until
 
-# What Home Assistant's demo TTS answers, whatever the message.
-DEMO_MP3 = Path(demo.__file__).parent / "tts.mp3"
 ZONES = [
     {
         "id": "speaker-1",
@@ -99,10 +97,7 @@ async def zones(
     )
     entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(entry.entry_id)
-    # The demo TTS needs the core integration (its conversation dependency does).
-    assert await async_setup_component(hass, "homeassistant", {})
-    assert await async_setup_component(hass, "tts", {"tts": {"platform": "demo"}})
-    await hass.async_block_till_done()
+    await async_setup_speech(hass)
     return entry, sim
 
 
@@ -122,15 +117,17 @@ async def broadcast(hass: HomeAssistant, entry: MockConfigEntry, **data: Any) ->
     return await hass.services.async_call(
         DOMAIN,
         "broadcast",
-        {"config_entry_id": entry.entry_id, "tts_engine": "demo", **data},
+        {"config_entry_id": entry.entry_id, "tts_engine": ENGINE, **data},
         blocking=True,
         return_response=True,
     )
 
 
 def demo_seconds(codec: G711, *, with_chime: bool = False) -> float:
-    """Return how long the demo TTS speech lasts as G.711, chime included."""
-    audio = transcode(DEMO_MP3.read_bytes(), codec)
+    """Return how long the test engine's speech lasts as G.711, chime included."""
+    audio = transcode(speech_mp3(), codec)
+    # MP3 adds a little encoder padding.
+    assert SPEECH_SECONDS * 8000 <= len(audio) < (SPEECH_SECONDS + 0.2) * 8000
     extra = len(chime(codec)) if with_chime else 0
     return (len(audio) + extra) / 8000
 
@@ -254,7 +251,7 @@ async def test_play_media_and_errors(
         {
             "entity_id": all_call,
             "media_content_type": "music",
-            "media_content_id": "media-source://tts/demo?message=hello",
+            "media_content_id": f"media-source://tts/{ENGINE}?message=hello",
             "announce": True,
         },
         blocking=True,
@@ -349,8 +346,7 @@ async def test_broadcast_without_text_to_speech(hass: HomeAssistant) -> None:
             return_response=True,
         )
     assert missing.value.translation_key == "tts_unavailable"
-    assert await async_setup_component(hass, "homeassistant", {})
-    assert await async_setup_component(hass, "tts", {"tts": {"platform": "demo"}})
+    await async_setup_speech(hass)
     with pytest.raises(HomeAssistantError) as failed:
         await broadcast(hass, entry, message="测试", language="xx-unknown")
     assert failed.value.translation_key == "tts_failed"
