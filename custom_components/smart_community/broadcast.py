@@ -73,8 +73,11 @@ async def async_media_source(
     hass: HomeAssistant, media_id: str, entity_id: str | None = None
 ) -> bytes | str:
     """Turn what play_media was given into bytes, a file or a URL PyAV can open."""
-    if media_id.startswith("/") and hass.config.is_allowed_path(media_id):
-        # A local file in a folder Home Assistant may read.
+    # A local file in a folder Home Assistant may read (checking resolves the
+    # path on disk, so not on the event loop).
+    if media_id.startswith("/") and await hass.async_add_executor_job(
+        hass.config.is_allowed_path, media_id
+    ):
         return media_id
     if media_source.is_media_source_id(media_id):
         if media_id.startswith(TTS_PREFIX):

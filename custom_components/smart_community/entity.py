@@ -15,6 +15,7 @@ from .community.meters import PowerMeter
 from .community.parking import ParkingLot
 from .community.terminals import TerminalHub
 from .const import DOMAIN
+from .fire import fire_component_device_id
 from .protocols.gb26875 import component_type_key, format_address
 from .runtime import SmartCommunityConfigEntry, building_from_subentry
 
@@ -282,11 +283,6 @@ def panel_device_id(
     return dr.async_get_device_id_by_identifier(
         hass, (DOMAIN, panel.panel_id), config_entry_id=entry.entry_id
     )
-
-
-def fire_component_device_id(panel: FirePanel, component: FireComponent) -> str:
-    """Name a component's device among the community's devices."""
-    return f"{panel.panel_id}_{component.component_id}"
 
 
 class FireComponentEntity(PushedEntity):

@@ -8,7 +8,7 @@ from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import device_registry as dr, issue_registry as ir
 from homeassistant.helpers.storage import Store
 
-from .community.fire import FireCentre, FirePanel
+from .community.fire import FireCentre, FireComponent, FirePanel
 from .const import (
     CONF_CHECKSUM,
     CONF_TRANSMITTER_ADDRESS,
@@ -125,10 +125,18 @@ async def async_start_fire_panels(
         entry.async_on_unload(server.stop)
 
 
+def fire_component_device_id(panel: FirePanel, component: FireComponent) -> str:
+    """Name a component's device among the community's devices."""
+    return f"{panel.panel_id}_{component.component_id}"
+
+
 def fire_component_of(
     entry: SmartCommunityConfigEntry, device: dr.DeviceEntry
 ) -> tuple[FirePanel, str] | None:
-    """Find the panel and component a device registry entry stands for."""
+    """Find the panel and component a device registry entry stands for.
+
+    It reads back the identifier ``fire_component_device_id`` made.
+    """
     for domain, identifier in device.identifiers:
         if domain != DOMAIN:
             continue

@@ -3,7 +3,12 @@
 from typing import Any
 import unicodedata
 
-from homeassistant.config_entries import ConfigEntry, ConfigSubentry
+from homeassistant.config_entries import (
+    ConfigEntry,
+    ConfigSubentry,
+    ConfigSubentryFlow,
+    SubentryFlowResult,
+)
 from homeassistant.const import CONF_NAME
 from homeassistant.helpers import selector
 import probatio
@@ -36,6 +41,37 @@ def name_taken(
         and (current is None or subentry.subentry_id != current.subentry_id)
         for subentry in entry.get_subentries_of_type(subentry_type)
     )
+
+
+def unique_id_taken(
+    entry: ConfigEntry,
+    subentry_type: str,
+    unique_id: str,
+    current: ConfigSubentry | None,
+) -> bool:
+    """Tell whether another subentry of a type is already this device."""
+    return any(
+        subentry.unique_id == unique_id
+        and (current is None or subentry.subentry_id != current.subentry_id)
+        for subentry in entry.get_subentries_of_type(subentry_type)
+    )
+
+
+def save_subentry(
+    flow: ConfigSubentryFlow,
+    entry: ConfigEntry,
+    current: ConfigSubentry | None,
+    *,
+    title: str,
+    data: dict[str, Any],
+    unique_id: str,
+) -> SubentryFlowResult:
+    """Create the subentry, or update the one being reconfigured."""
+    if current is not None:
+        return flow.async_update_and_abort(
+            entry, current, title=title, data=data, unique_id=unique_id
+        )
+    return flow.async_create_entry(title=title, data=data, unique_id=unique_id)
 
 
 def building_options(entry: ConfigEntry) -> list[selector.SelectOptionDict]:

@@ -24,7 +24,15 @@ from .const import (
     SUBENTRY_TYPE_FIRE_PANEL,
     SUBENTRY_TYPE_POWER_METER,
 )
-from .flow_fields import PORT, TEXT, name_taken, optional_building, suggested_values
+from .flow_fields import (
+    PORT,
+    TEXT,
+    name_taken,
+    optional_building,
+    save_subentry,
+    suggested_values,
+    unique_id_taken,
+)
 from .meter import client_for, register_map_of
 from .protocols.gb26875 import ChecksumMode, format_address, parse_address
 from .protocols.modbus_meter import (
@@ -125,22 +133,14 @@ class PowerMeterSubentryFlow(ConfigSubentryFlow):
                 errors[CONF_NAME] = "name_required"
             elif name_taken(entry, SUBENTRY_TYPE_POWER_METER, name, current):
                 errors[CONF_NAME] = "meter_exists"
-            elif any(
-                subentry.unique_id == unique_id
-                and (current is None or subentry.subentry_id != current.subentry_id)
-                for subentry in entry.subentries.values()
-            ):
+            elif unique_id_taken(entry, SUBENTRY_TYPE_POWER_METER, unique_id, current):
                 errors[CONF_HOST] = "meter_already_configured"
             elif (error := await validate_meter(data, placeholders)) is not None:
                 field = CONF_CUSTOM_MAP if error == "invalid_register_map" else "base"
                 errors[field] = error
-            elif current is not None:
-                return self.async_update_and_abort(
-                    entry, current, title=name, data=data, unique_id=unique_id
-                )
             else:
-                return self.async_create_entry(
-                    title=name, data=data, unique_id=unique_id
+                return save_subentry(
+                    self, entry, current, title=name, data=data, unique_id=unique_id
                 )
         schema = probatio.Schema(
             {
@@ -219,11 +219,7 @@ class FirePanelSubentryFlow(ConfigSubentryFlow):
                 errors[CONF_NAME] = "panel_exists"
             elif address is None:
                 errors[CONF_TRANSMITTER_ADDRESS] = "invalid_transmitter_address"
-            elif any(
-                subentry.unique_id == address
-                and (current is None or subentry.subentry_id != current.subentry_id)
-                for subentry in entry.get_subentries_of_type(SUBENTRY_TYPE_FIRE_PANEL)
-            ):
+            elif unique_id_taken(entry, SUBENTRY_TYPE_FIRE_PANEL, address, current):
                 errors[CONF_TRANSMITTER_ADDRESS] = "panel_already_configured"
             elif data[CONF_PORT] not in ports_in_use and not await port_can_listen(
                 self.hass, data[CONF_PORT]
@@ -231,11 +227,9 @@ class FirePanelSubentryFlow(ConfigSubentryFlow):
                 errors[CONF_PORT] = "port_unavailable"
             else:
                 data[CONF_TRANSMITTER_ADDRESS] = address
-                if current is not None:
-                    return self.async_update_and_abort(
-                        entry, current, title=name, data=data, unique_id=address
-                    )
-                return self.async_create_entry(title=name, data=data, unique_id=address)
+                return save_subentry(
+                    self, entry, current, title=name, data=data, unique_id=address
+                )
         schema = probatio.Schema(
             {
                 probatio.Required(CONF_NAME): TEXT,

@@ -17,7 +17,15 @@ from .const import (
     DEFAULT_PAGING_PORT,
     SUBENTRY_TYPE_SPEAKER_ZONE,
 )
-from .flow_fields import PORT, TEXT, name_taken, optional_building, suggested_values
+from .flow_fields import (
+    PORT,
+    TEXT,
+    name_taken,
+    optional_building,
+    save_subentry,
+    suggested_values,
+    unique_id_taken,
+)
 from .protocols.rtp_paging import G711
 
 CODECS = selector.SelectSelector(
@@ -88,21 +96,13 @@ class SpeakerZoneSubentryFlow(ConfigSubentryFlow):
                 errors[CONF_NAME] = "name_required"
             elif name_taken(entry, SUBENTRY_TYPE_SPEAKER_ZONE, name, current):
                 errors[CONF_NAME] = "zone_exists"
-            elif any(
-                subentry.unique_id == unique_id
-                and (current is None or subentry.subentry_id != current.subentry_id)
-                for subentry in entry.get_subentries_of_type(SUBENTRY_TYPE_SPEAKER_ZONE)
-            ):
+            elif unique_id_taken(entry, SUBENTRY_TYPE_SPEAKER_ZONE, unique_id, current):
                 errors[CONF_HOST] = "zone_already_configured"
             elif not valid_host(data[CONF_HOST]):
                 errors[CONF_HOST] = "invalid_host"
-            elif current is not None:
-                return self.async_update_and_abort(
-                    entry, current, title=name, data=data, unique_id=unique_id
-                )
             else:
-                return self.async_create_entry(
-                    title=name, data=data, unique_id=unique_id
+                return save_subentry(
+                    self, entry, current, title=name, data=data, unique_id=unique_id
                 )
         schema = probatio.Schema(
             {
