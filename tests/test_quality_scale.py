@@ -93,8 +93,10 @@ RULES = {
 # is pure Python, and the version Home Assistant's own modbus integration pins.
 # av (PyAV) is what Home Assistant's own stream integration requires, at the
 # version it pins, so HA OS and Container ship it (Home Assistant builds the
-# musl wheels); numpy likewise, which it pins beside av.
-MUSL_INSTALLABLE: set[str] = {"av", "numpy", "pymodbus"}
+# musl wheels); numpy likewise, which it pins beside av. ocpp is pure Python;
+# jsonschema too, and its one compiled dependency (rpds-py) publishes
+# musllinux wheels for x86_64 and aarch64.
+MUSL_INSTALLABLE: set[str] = {"av", "jsonschema", "numpy", "ocpp", "pymodbus"}
 # The layers below the Home Assistant glue.
 PURE_LAYERS = ("community", "protocols", "vision")
 
