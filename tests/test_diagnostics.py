@@ -17,7 +17,7 @@ async def test_diagnostics_redact_personal_data(
     hass_client: ClientSessionGenerator,
     init_integration: MockConfigEntry,
 ) -> None:
-    """Counts and structure are there; names, phones and plates are not."""
+    """Counts and structure are there; names, phones, plates and cards are not."""
     entry = init_integration
     resident = await call(
         hass,
@@ -41,6 +41,14 @@ async def test_diagnostics_redact_personal_data(
     )
     await call(
         hass,
+        "add_card",
+        entry,
+        resident_id=resident["resident_id"],
+        card="04A1B2C3D4",
+        label="充电卡",
+    )
+    await call(
+        hass,
         "add_visitor_pass",
         entry,
         visitor_name="李四",
@@ -58,6 +66,8 @@ async def test_diagnostics_redact_personal_data(
         "粤B54321",
         "李四",
         "mobile_app_zhang_san",
+        "04A1B2C3D4",
+        "充电卡",
     ):
         assert secret not in text
     assert diagnostics["counts"] == {
@@ -65,6 +75,7 @@ async def test_diagnostics_redact_personal_data(
         "households": 1,
         "elderly_living_alone": 1,
         "vehicles": 1,
+        "cards": 1,
         "visitor_passes": 1,
         "active_visitor_passes": 1,
         "blocked_plates": 0,
@@ -75,3 +86,6 @@ async def test_diagnostics_redact_personal_data(
         "building_2",
     ]
     assert diagnostics["sample"]["residents"][0]["name"] == "**REDACTED**"
+    assert diagnostics["sample"]["residents"][0]["cards"] == [
+        {"card": "**REDACTED**", "label": "**REDACTED**"}
+    ]

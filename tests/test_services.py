@@ -1,4 +1,4 @@
-"""Tests of the actions that manage residents, vehicles and visitor passes."""
+"""Tests of the actions that manage residents, vehicles, cards and visitor passes."""
 
 from datetime import timedelta
 from pathlib import Path
@@ -120,6 +120,12 @@ async def test_resident_id_of_our_own(
             "unknown_resident",
         ),
         ("remove_vehicle", {"plate": "粤B12345"}, "unknown_vehicle"),
+        (
+            "add_card",
+            {"resident_id": "missing", "card": "04A1B2C3"},
+            "unknown_resident",
+        ),
+        ("remove_card", {"card": "04A1B2C3"}, "unknown_card"),
         ("remove_visitor_pass", {"pass_id": "missing"}, "unknown_visitor_pass"),
     ],
 )
@@ -158,6 +164,59 @@ async def test_invalid_and_duplicate_plates(
 
     await call(hass, "remove_vehicle", entry, plate="京A·12345")
     assert not entry.runtime_data.registry.vehicles
+
+
+async def test_cards(hass: HomeAssistant, init_integration: MockConfigEntry) -> None:
+    """A card is registered under its normalised number, once, and forgotten."""
+    entry = init_integration
+    registry = entry.runtime_data.registry
+    resident_id = await add_resident(hass, entry)
+    answer = await call(
+        hass,
+        "add_card",
+        entry,
+        resident_id=resident_id,
+        card=" ０４a1b2c3 ",  # noqa: RUF001 - full-width input is folded
+        label="充电卡",
+    )
+    assert answer == {"card": "04A1B2C3"}
+    card = registry.card_for("04a1B2C3")
+    assert card is not None
+    assert (card.resident_id, card.label) == (resident_id, "充电卡")
+
+    other = await add_resident(hass, entry, name="李四")
+    with pytest.raises(ServiceValidationError) as err:
+        await call(hass, "add_card", entry, resident_id=other, card="04A1B2C3")
+    assert err.value.translation_domain == DOMAIN
+    assert err.value.translation_key == "duplicate_card"
+    assert err.value.translation_placeholders == {
+        "card": "04A1B2C3",
+        "resident_id": resident_id,
+    }
+    # The message comes from strings.json; Home Assistant drops its final full stop.
+    assert str(err.value) == (
+        f"The card 04A1B2C3 is already registered to resident {resident_id}"
+    )
+
+    with pytest.raises(ServiceValidationError) as err:
+        await call(hass, "add_card", entry, resident_id=other, card="04A1 B2C3")
+    assert err.value.translation_key == "invalid_card"
+    assert str(err.value) == (
+        'The card number "04A1 B2C3" is not valid: use 1 to 20 letters, digits or '
+        "symbols without spaces"
+    )
+    assert registry.cards_of(other) == []
+
+    await call(hass, "remove_card", entry, card="04a1b2c3")
+    assert not registry.cards
+    with pytest.raises(ServiceValidationError) as err:
+        await call(hass, "remove_card", entry, card="04a1b2c3")
+    assert err.value.translation_key == "unknown_card"
+    assert err.value.translation_placeholders == {"card": "04a1b2c3"}
+
+    await call(hass, "add_card", entry, resident_id=other, card="E5F6")
+    await call(hass, "remove_resident", entry, resident_id=other)
+    assert registry.card_for("E5F6") is None
 
 
 async def test_visitor_pass(
@@ -263,6 +322,31 @@ async def test_import_gb18030_and_export(
     assert answer is not None
     assert answer["updated"] == 2
     assert answer["added"] == answer["removed"] == 0
+
+
+async def test_cards_survive_a_replacing_import(
+    hass: HomeAssistant, init_integration: MockConfigEntry, allowed_dir: Path
+) -> None:
+    """The CSV has no cards: a replace keeps those of residents it lists."""
+    entry = init_integration
+    registry = entry.runtime_data.registry
+    kept = await add_resident(hass, entry)
+    gone = await add_resident(hass, entry, name="李四")
+    await call(hass, "add_card", entry, resident_id=kept, card="CARD-1")
+    await call(hass, "add_card", entry, resident_id=gone, card="CARD-2")
+    target = allowed_dir / "export.csv"
+    await call(hass, "remove_resident", entry, resident_id=gone)
+    await call(hass, "export_residents", entry, path=str(target))
+    await add_resident(hass, entry, resident_id=gone, name="李四")
+    await call(hass, "add_card", entry, resident_id=gone, card="CARD-2")
+
+    answer = await call(
+        hass, "import_residents", entry, path=str(target), mode="replace"
+    )
+    assert answer is not None
+    assert (answer["updated"], answer["removed"]) == (1, 1)
+    assert [card.card for card in registry.cards_of(kept)] == ["CARD-1"]
+    assert registry.card_for("CARD-2") is None
 
 
 async def test_import_with_bad_rows_changes_nothing(

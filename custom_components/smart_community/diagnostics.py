@@ -13,8 +13,9 @@ from .const import CONF_ALLOWED_SOURCES, CONF_PUSH_SECRET
 from .protocols.gb26875 import ServerStats
 from .runtime import SmartCommunityConfigEntry
 
-# Names, phone numbers, plates and notify targets identify people; credentials
-# and addresses of devices open doors.
+# Names, phone numbers, plates and notify targets identify people; credentials,
+# card numbers (a charging pile or door takes the number alone) and addresses of
+# devices open doors.
 TO_REDACT = {
     CONF_HOST,
     CONF_PASSWORD,
@@ -23,6 +24,7 @@ TO_REDACT = {
     "phone",
     "plate",
     "plates",
+    "card",
     "notify_targets",
     "visitor_name",
     "label",
@@ -65,6 +67,7 @@ async def async_get_config_entry_diagnostics(
             "households": occupancy.households,
             "elderly_living_alone": occupancy.elderly_living_alone,
             "vehicles": len(registry.vehicles),
+            "cards": len(registry.cards),
             "visitor_passes": len(registry.visitor_passes),
             "active_visitor_passes": len(
                 registry.active_visitor_passes(dt_util.utcnow())

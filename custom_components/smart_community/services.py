@@ -1,4 +1,4 @@
-"""Actions that manage a community's residents, vehicles, visitor passes and blocklist."""
+"""Actions that manage a community's residents, vehicles, cards, passes and blocklist."""
 
 from collections.abc import Awaitable, Callable
 from datetime import datetime
@@ -48,6 +48,8 @@ SERVICE_UPDATE_RESIDENT = "update_resident"
 SERVICE_REMOVE_RESIDENT = "remove_resident"
 SERVICE_ADD_VEHICLE = "add_vehicle"
 SERVICE_REMOVE_VEHICLE = "remove_vehicle"
+SERVICE_ADD_CARD = "add_card"
+SERVICE_REMOVE_CARD = "remove_card"
 SERVICE_ADD_VISITOR_PASS = "add_visitor_pass"
 SERVICE_REMOVE_VISITOR_PASS = "remove_visitor_pass"
 SERVICE_IMPORT_RESIDENTS = "import_residents"
@@ -70,6 +72,7 @@ ATTR_TAGS = "tags"
 ATTR_NOTIFY_TARGETS = "notify_targets"
 ATTR_PLATE = "plate"
 ATTR_LABEL = "label"
+ATTR_CARD = "card"
 ATTR_PASS_ID = "pass_id"
 ATTR_VISITOR_NAME = "visitor_name"
 ATTR_HOST_RESIDENT_ID = "host_resident_id"
@@ -151,6 +154,17 @@ SCHEMAS: dict[str, probatio.Schema] = {
     ),
     SERVICE_REMOVE_VEHICLE: probatio.Schema(
         ENTRY | {probatio.Required(ATTR_PLATE): cv.string}
+    ),
+    SERVICE_ADD_CARD: probatio.Schema(
+        ENTRY
+        | {
+            probatio.Required(ATTR_RESIDENT_ID): cv.string,
+            probatio.Required(ATTR_CARD): cv.string,
+            probatio.Optional(ATTR_LABEL): cv.string,
+        }
+    ),
+    SERVICE_REMOVE_CARD: probatio.Schema(
+        ENTRY | {probatio.Required(ATTR_CARD): cv.string}
     ),
     SERVICE_ADD_VISITOR_PASS: probatio.Schema(
         ENTRY
@@ -357,7 +371,7 @@ async def _update_resident(call: ServiceCall) -> ServiceResponse:
 
 
 async def _remove_resident(call: ServiceCall) -> ServiceResponse:
-    """Remove a resident with their vehicles, passes they host and face photo."""
+    """Remove a resident with their vehicles, cards, passes they host and face photo."""
     community = _community_of(call)
     community.registry.remove_resident(call.data[ATTR_RESIDENT_ID])
     await _prune_faces(community)
@@ -383,6 +397,20 @@ async def _add_vehicle(call: ServiceCall) -> ServiceResponse:
 async def _remove_vehicle(call: ServiceCall) -> ServiceResponse:
     """Forget a vehicle."""
     _community_of(call).registry.remove_vehicle(call.data[ATTR_PLATE])
+    return None
+
+
+async def _add_card(call: ServiceCall) -> ServiceResponse:
+    """Register a resident's charging or access card and answer with its number."""
+    card = _community_of(call).registry.add_card(
+        call.data[ATTR_RESIDENT_ID], call.data[ATTR_CARD], call.data.get(ATTR_LABEL)
+    )
+    return {ATTR_CARD: card.card}
+
+
+async def _remove_card(call: ServiceCall) -> ServiceResponse:
+    """Forget a card."""
+    _community_of(call).registry.remove_card(call.data[ATTR_CARD])
     return None
 
 
@@ -658,6 +686,8 @@ HANDLERS: dict[str, tuple[_Handler, SupportsResponse]] = {
     SERVICE_REMOVE_RESIDENT: (_remove_resident, SupportsResponse.NONE),
     SERVICE_ADD_VEHICLE: (_add_vehicle, SupportsResponse.OPTIONAL),
     SERVICE_REMOVE_VEHICLE: (_remove_vehicle, SupportsResponse.NONE),
+    SERVICE_ADD_CARD: (_add_card, SupportsResponse.OPTIONAL),
+    SERVICE_REMOVE_CARD: (_remove_card, SupportsResponse.NONE),
     SERVICE_ADD_VISITOR_PASS: (_add_visitor_pass, SupportsResponse.OPTIONAL),
     SERVICE_REMOVE_VISITOR_PASS: (_remove_visitor_pass, SupportsResponse.NONE),
     SERVICE_BLOCK_PLATE: (_block_plate, SupportsResponse.OPTIONAL),

@@ -1,4 +1,4 @@
-"""Test the records of the registry: households, residents, vehicles, passes."""
+"""Test the records of the registry: households, residents, vehicles, cards, passes."""
 
 # Full-width and look-alike characters are the input under test.
 # ruff: noqa: RUF001
@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 from custom_components.smart_community.community.errors import (
+    InvalidCardError,
     InvalidHouseholdError,
     InvalidPhoneError,
     InvalidPlateError,
@@ -18,10 +19,12 @@ from custom_components.smart_community.community.errors import (
 )
 from custom_components.smart_community.community.models import (
     TAG_ELDERLY_LIVING_ALONE,
+    Card,
     Household,
     Resident,
     Vehicle,
     VisitorPass,
+    normalize_card,
     normalize_notify_targets,
     normalize_phone,
     normalize_tags,
@@ -252,6 +255,67 @@ def test_vehicle_rejects_bad_plate() -> None:
     """Refuse a vehicle with an invalid plate."""
     with pytest.raises(InvalidPlateError):
         Vehicle("粤B1234", "r1")
+
+
+# Cards -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("04a1b2c3", "04A1B2C3"),
+        (" 04A1B2C3\n", "04A1B2C3"),
+        ("０４ａ１ｂ２", "04A1B2"),
+        ("x" * 20, "X" * 20),
+        ("A", "A"),
+        ("card#1-(b)_~!", "CARD#1-(B)_~!"),
+    ],
+)
+def test_card_accepts(text: str, expected: str) -> None:
+    """Fold width, spaces around and case; keep any printable ASCII."""
+    assert normalize_card(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "   ",
+        "x" * 21,
+        "04A1 B2C3",
+        "04A1\tB2C3",
+        "04A1　B2C3",
+        "卡04A1",
+        "straße",
+        "ı",
+        "04A1\x00",
+    ],
+)
+def test_card_rejects(text: str) -> None:
+    """Refuse empty, long, spaced and non-ASCII card numbers, saying why."""
+    with pytest.raises(InvalidCardError) as caught:
+        normalize_card(text)
+    assert caught.value.translation_key == "invalid_card"
+    assert caught.value.reason
+    assert str(caught.value).startswith(repr(caught.value.card))
+
+
+def test_card_normalises() -> None:
+    """Store the normalised number; a blank label becomes None."""
+    card = Card("04a1b2c3", " r1 ", "  ")
+    assert card == Card("04A1B2C3", "r1")
+    assert card.label is None
+    assert Card("04A1B2C3", "r1", " 妈妈的卡 ").label == "妈妈的卡"
+    with pytest.raises(FrozenInstanceError):
+        card.card = "X"  # type: ignore[misc]
+
+
+def test_card_rejects_bad_number_and_owner() -> None:
+    """Refuse a card with an invalid number or resident ID."""
+    with pytest.raises(InvalidCardError):
+        Card("04 A1", "r1")
+    with pytest.raises(InvalidResidentError):
+        Card("04A1", " ")
 
 
 # Visitor passes --------------------------------------------------------------

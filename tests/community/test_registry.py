@@ -13,9 +13,11 @@ import pytest
 
 from custom_components.smart_community.community.errors import (
     CommunityError,
+    DuplicateCardError,
     DuplicatePlateError,
     DuplicateResidentError,
     DuplicateVisitorPassError,
+    InvalidCardError,
     InvalidHouseholdError,
     InvalidPhoneError,
     InvalidPlateError,
@@ -23,6 +25,7 @@ from custom_components.smart_community.community.errors import (
     InvalidStoredDataError,
     InvalidValidityWindowError,
     InvalidVisitorPassError,
+    UnknownCardError,
     UnknownResidentError,
     UnknownVehicleError,
     UnknownVisitorPassError,
@@ -67,6 +70,9 @@ def registry() -> ResidentsRegistry:
     registry.add_vehicle("zhang", "粤B12345", "白色轿车")
     registry.add_vehicle("zhang", "粤BD12345")
     registry.add_vehicle("wang", "京A1234警")
+    registry.add_card("zhang", "04a1b2c3", "门禁卡")
+    registry.add_card("zhang", "04A1B2C4")
+    registry.add_card("wang", "ＣＡＲＤ-7")
     registry.add_visitor_pass(
         pass_id="p1",
         visitor_name="赵六",
@@ -188,6 +194,14 @@ def test_reads_and_indexes(registry: ResidentsRegistry) -> None:
         (lambda r: r.add_vehicle("zhang", "粤B12345"), DuplicatePlateError),
         (lambda r: r.remove_vehicle("粤B99999"), UnknownVehicleError),
         (lambda r: r.vehicles_of("nobody"), UnknownResidentError),
+        (lambda r: r.add_card("nobody", "CARD-9"), UnknownResidentError),
+        (lambda r: r.add_card("li", "CARD 9"), InvalidCardError),
+        (lambda r: r.add_card("li", "x" * 21), InvalidCardError),
+        (lambda r: r.add_card("li", "０４a1b2c3"), DuplicateCardError),
+        (lambda r: r.add_card("zhang", "04A1B2C3"), DuplicateCardError),
+        (lambda r: r.remove_card("CARD-9"), UnknownCardError),
+        (lambda r: r.remove_card("not a card"), UnknownCardError),
+        (lambda r: r.cards_of("nobody"), UnknownResidentError),
         (
             lambda r: r.add_visitor_pass(
                 visitor_name="x",
@@ -320,12 +334,15 @@ def test_update_resident_reindexes(
 def test_remove_resident_takes_vehicles_and_passes(
     registry: ResidentsRegistry, listener: Counter
 ) -> None:
-    """Remove a resident's vehicles and hosted passes with them, notifying once."""
+    """Remove a resident's vehicles, cards and hosted passes with them, notifying once."""
     removed = registry.remove_resident("zhang")
     assert removed.resident_id == "zhang"
     assert registry.vehicle_for_plate("粤B12345") is None
     assert registry.vehicle_for_plate("粤BD12345") is None
     assert len(registry.vehicles) == 1
+    assert registry.card_for("04A1B2C3") is None
+    assert registry.card_for("04A1B2C4") is None
+    assert [card.card for card in registry.cards] == ["CARD-7"]
     assert Household("3", "2", "1201") not in registry.households
     assert registry.residents_with_tag(TAG_ELDERLY_LIVING_ALONE) == []
     assert listener.calls == 1
@@ -372,6 +389,57 @@ def test_add_and_remove_vehicle(registry: ResidentsRegistry, listener: Counter) 
     assert registry.vehicle_for_plate("苏EA1234") is None
     assert registry.vehicles_of("li") == []
     assert listener.calls == 2
+
+
+# Cards -----------------------------------------------------------------------
+
+
+def test_card_lookup_normalises(registry: ResidentsRegistry) -> None:
+    """Find cards however the idTag is written; miss unknown and junk idTags."""
+    card = registry.card_for(" 04A1B2c3 ")
+    assert card is not None
+    assert (card.card, card.resident_id, card.label) == ("04A1B2C3", "zhang", "门禁卡")
+    assert registry.card_for("card-7") is registry.card_for("ＣＡＲＤ－７")
+    assert registry.card_for("card-7") is not None
+    assert registry.card_for("04A1B2C5") is None
+    assert registry.card_for("not a card") is None
+    assert registry.card_for("") is None
+    assert [c.card for c in registry.cards_of("zhang")] == ["04A1B2C3", "04A1B2C4"]
+    assert registry.cards_of("li") == []
+    assert len(registry.cards) == 3
+
+
+def test_add_and_remove_card(registry: ResidentsRegistry, listener: Counter) -> None:
+    """Register and forget cards, notifying once each."""
+    card = registry.add_card("li", "ｅ5ｆ6a7b8", " 充电卡 ")
+    assert (card.card, card.resident_id, card.label) == ("E5F6A7B8", "li", "充电卡")
+    assert registry.card_for("E5F6A7B8") is card
+    assert registry.cards_of("li") == [card]
+    assert listener.calls == 1
+    assert registry.remove_card("e5f6a7b8") is card
+    assert registry.card_for("E5F6A7B8") is None
+    assert registry.cards_of("li") == []
+    assert listener.calls == 2
+
+
+def test_duplicate_card_names_its_owner(registry: ResidentsRegistry) -> None:
+    """Say who already holds a card, in the message and the placeholders."""
+    with pytest.raises(DuplicateCardError) as caught:
+        registry.add_card("li", "card-7")
+    assert caught.value.translation_key == "duplicate_card"
+    assert caught.value.translation_placeholders == {
+        "card": "CARD-7",
+        "resident_id": "wang",
+    }
+    assert "wang" in str(caught.value)
+
+
+def test_unknown_card_error(registry: ResidentsRegistry) -> None:
+    """Name the card that was looked for."""
+    with pytest.raises(UnknownCardError) as caught:
+        registry.remove_card(" CARD-9 ")
+    assert caught.value.translation_key == "unknown_card"
+    assert caught.value.translation_placeholders == {"card": "CARD-9"}
 
 
 # Visitor passes --------------------------------------------------------------
@@ -533,6 +601,10 @@ def test_bulk_upsert_merges(registry: ResidentsRegistry, listener: Counter) -> N
     ]
     assert [v.plate for v in registry.vehicles_of("wang")] == ["京A1234警"]
     assert [v.plate for v in registry.vehicles_of("new")] == ["粤BD12345"]
+    # Records carry no cards: the residents they update keep theirs.
+    assert [c.card for c in registry.cards_of("zhang")] == ["04A1B2C3", "04A1B2C4"]
+    assert [c.card for c in registry.cards_of("wang")] == ["CARD-7"]
+    assert registry.cards_of("new") == []
     assert registry.get_resident("wang").household == Household("8", "1", "101")
     assert [r.resident_id for r in registry.residents_in_building("8")] == [
         "wang",
@@ -557,9 +629,30 @@ def test_bulk_upsert_replace(registry: ResidentsRegistry, listener: Counter) -> 
     assert vehicle is not None
     assert (vehicle.resident_id, vehicle.label) == ("new", None)
     assert len(registry.vehicles) == 1
+    assert len(registry.cards) == 0
+    assert registry.card_for("04A1B2C3") is None
     assert len(registry.visitor_passes) == 0
     assert registry.next_pass_change(T0 - HOUR) is None
     assert listener.calls == 1
+
+
+def test_bulk_upsert_replace_keeps_cards_of_kept_residents(
+    registry: ResidentsRegistry,
+) -> None:
+    """Keep the cards of residents a replace lists; drop those of the rest."""
+    registry.bulk_upsert(
+        [ResidentRecord(new_resident("zhang", "3-2-1201"), ())], replace=True
+    )
+    assert [r.resident_id for r in registry.residents] == ["zhang"]
+    assert registry.vehicles_of("zhang") == []
+    cards = registry.cards_of("zhang")
+    assert [(c.card, c.label) for c in cards] == [
+        ("04A1B2C3", "门禁卡"),
+        ("04A1B2C4", None),
+    ]
+    assert registry.card_for("card-7") is None
+    # The card of a resident who left can be given to someone else.
+    assert registry.add_card("zhang", "CARD-7").resident_id == "zhang"
 
 
 def test_bulk_upsert_moves_plates_between_listed_residents(
@@ -663,6 +756,12 @@ def synthetic_registry(residents: int, seed: int = 7) -> ResidentsRegistry:
                 else f"粤BD{rng.choice(SERIAL)}{index % 10000:04d}",
                 "家用车" if index % 7 == 0 else None,
             )
+        if index % 4 == 0:
+            registry.add_card(
+                resident.resident_id,
+                f"{rng.randrange(16**8):08x}{index:05d}",
+                "充电卡" if index % 3 == 0 else None,
+            )
         if index % 250 == 0:
             registry.add_visitor_pass(
                 visitor_name="访客",
@@ -683,16 +782,23 @@ def test_round_trip_5000_residents() -> None:
     assert restored.to_dict() == data
     assert list(restored.residents) == list(registry.residents)
     assert list(restored.vehicles) == list(registry.vehicles)
+    assert list(restored.cards) == list(registry.cards)
     assert list(restored.visitor_passes) == list(registry.visitor_passes)
     assert restored.households == registry.households
     assert len(restored) == 5000
     assert len(restored.vehicles) == 3000
+    assert len(restored.cards) == 1250
     assert restored.residents_in_building("7") == registry.residents_in_building("7")
     assert restored.residents_with_tag(
         TAG_ELDERLY_LIVING_ALONE
     ) == registry.residents_with_tag(TAG_ELDERLY_LIVING_ALONE)
     for vehicle in registry.vehicles:
         assert restored.vehicle_for_plate(vehicle.plate) == vehicle
+    for card in registry.cards:
+        assert restored.card_for(card.card.lower()) == card
+        assert restored.cards_of(card.resident_id) == registry.cards_of(
+            card.resident_id
+        )
     after = T0 + 100 * HOUR
     assert restored.next_pass_change(after) == registry.next_pass_change(after)
     assert restored.active_visitor_passes(after) == registry.active_visitor_passes(
@@ -714,7 +820,12 @@ def test_to_dict_shape(registry: ResidentsRegistry) -> None:
             {"plate": "粤B12345", "label": "白色轿车"},
             {"plate": "粤BD12345", "label": None},
         ],
+        "cards": [
+            {"card": "04A1B2C3", "label": "门禁卡"},
+            {"card": "04A1B2C4", "label": None},
+        ],
     }
+    assert data["residents"][1]["cards"] == []
     assert data["visitor_passes"] == [
         {
             "pass_id": "p1",
@@ -741,6 +852,7 @@ def corrupt(change: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
     registry = ResidentsRegistry()
     registry.add_resident(resident_id="a", name="甲", household="1-1-101")
     registry.add_vehicle("a", "粤B12345")
+    registry.add_card("a", "CARD-1")
     registry.add_visitor_pass(
         pass_id="p",
         visitor_name="乙",
@@ -772,6 +884,21 @@ def corrupt(change: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
             DuplicatePlateError,
         ),
         (
+            lambda d: d["residents"].append(
+                d["residents"][0] | {"resident_id": "b", "vehicles": []}
+            ),
+            DuplicateCardError,
+        ),
+        (
+            lambda d: d["residents"][0]["cards"][0].update(card="CARD 1"),
+            InvalidCardError,
+        ),
+        (
+            lambda d: d["residents"][0]["cards"][0].pop("label"),
+            InvalidStoredDataError,
+        ),
+        (lambda d: d["residents"][0].update(cards=None), InvalidStoredDataError),
+        (
             lambda d: d["visitor_passes"].append(d["visitor_passes"][0]),
             DuplicateVisitorPassError,
         ),
@@ -787,6 +914,21 @@ def test_from_dict_rejects_corrupt_data(
     """Refuse stored data that is broken, with a CommunityError."""
     with pytest.raises(error):
         ResidentsRegistry.from_dict(corrupt(change))
+
+
+def test_from_dict_reads_data_saved_before_cards(
+    registry: ResidentsRegistry,
+) -> None:
+    """Load residents stored without a cards key as having no cards."""
+    data = json.loads(json.dumps(registry.to_dict()))
+    for resident in data["residents"]:
+        del resident["cards"]
+    restored = ResidentsRegistry.from_dict(data)
+    assert len(restored) == 4
+    assert len(restored.vehicles) == 3
+    assert len(restored.cards) == 0
+    assert restored.cards_of("zhang") == []
+    assert restored.add_card("zhang", "04A1B2C3").resident_id == "zhang"
 
 
 def test_stored_data_error_translation() -> None:

@@ -66,6 +66,47 @@ class UnknownVehicleError(CommunityError):
         self.plate = plate
 
 
+class InvalidCardError(CommunityError):
+    """Reject text that cannot be a charging or access card number (an OCPP idTag)."""
+
+    def __init__(self, card: str, reason: str) -> None:
+        """Name the card number and what is wrong with it."""
+        super().__init__(
+            f"{card!r} is not a valid card number: {reason}",
+            translation_key="invalid_card",
+            translation_placeholders={"card": card},
+        )
+        self.card = card
+        self.reason = reason
+
+
+class DuplicateCardError(CommunityError):
+    """Reject a card that is already registered."""
+
+    def __init__(self, card: str, resident_id: str) -> None:
+        """Name the card and the resident it is registered to."""
+        super().__init__(
+            f"The card {card} is already registered to resident {resident_id}",
+            translation_key="duplicate_card",
+            translation_placeholders={"card": card, "resident_id": resident_id},
+        )
+        self.card = card
+        self.resident_id = resident_id
+
+
+class UnknownCardError(CommunityError):
+    """Report that no card has a number."""
+
+    def __init__(self, card: str) -> None:
+        """Name the card number that was looked for."""
+        super().__init__(
+            f"No card with the number {card!r} is registered",
+            translation_key="unknown_card",
+            translation_placeholders={"card": card},
+        )
+        self.card = card
+
+
 class UnknownResidentError(CommunityError):
     """Report that no resident has an ID."""
 

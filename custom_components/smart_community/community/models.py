@@ -8,6 +8,7 @@ from typing import Self, override
 import unicodedata
 
 from .errors import (
+    InvalidCardError,
     InvalidHouseholdError,
     InvalidPhoneError,
     InvalidResidentError,
@@ -21,6 +22,8 @@ TAG_ELDERLY_LIVING_ALONE = "elderly_living_alone"
 MAX_ID_LENGTH = 64
 MAX_NAME_LENGTH = 64
 MAX_HOUSEHOLD_PART_LENGTH = 32
+# An OCPP 1.6 idTag is a CiString20Type: at most 20 characters, case-insensitive.
+MAX_CARD_LENGTH = 20
 
 # These separate household parts in "3-2-1201" and list items in CSV cells.
 _HOUSEHOLD_FORBIDDEN = frozenset("-,;")
@@ -123,6 +126,28 @@ def normalize_notify_targets(targets: Iterable[str]) -> tuple[str, ...]:
     return tuple(result)
 
 
+def normalize_card(text: str) -> str:
+    """Return a card number (an OCPP idTag) as the registry keys it, or raise InvalidCardError.
+
+    Full-width characters are folded and surrounding spaces go; what is left must
+    be 1 to 20 printable ASCII characters without spaces, and is upper-cased
+    because OCPP compares idTags without regard to case.
+    """
+
+    card = unicodedata.normalize("NFKC", text).strip()
+    if not card:
+        raise InvalidCardError(card, "the card number is empty")
+    if len(card) > MAX_CARD_LENGTH:
+        raise InvalidCardError(
+            card, f"it has {len(card)} characters, at most {MAX_CARD_LENGTH} fit"
+        )
+    if not all("!" <= char <= "~" for char in card):
+        raise InvalidCardError(
+            card, "only printable ASCII characters without spaces are allowed"
+        )
+    return card.upper()
+
+
 def require_aware(when: datetime) -> None:
     """Refuse a naive instant; comparing it with stored passes would be a guess."""
     if when.tzinfo is None or when.utcoffset() is None:
@@ -209,6 +234,22 @@ class Vehicle:
     def __post_init__(self) -> None:
         """Normalise the plate and owner; a blank label becomes None."""
         object.__setattr__(self, "plate", validate_plate(self.plate))
+        object.__setattr__(self, "resident_id", normalize_resident_id(self.resident_id))
+        if self.label is not None:
+            object.__setattr__(self, "label", self.label.strip() or None)
+
+
+@dataclass(slots=True, frozen=True)
+class Card:
+    """Register a resident's charging or access card under its normalised number."""
+
+    card: str
+    resident_id: str
+    label: str | None = None
+
+    def __post_init__(self) -> None:
+        """Normalise the card number and owner; a blank label becomes None."""
+        object.__setattr__(self, "card", normalize_card(self.card))
         object.__setattr__(self, "resident_id", normalize_resident_id(self.resident_id))
         if self.label is not None:
             object.__setattr__(self, "label", self.label.strip() or None)

@@ -1,4 +1,4 @@
-"""Keep a community's residents, vehicles and visitor passes, indexed for lookups."""
+"""Keep a community's residents, vehicles, cards and visitor passes, indexed for lookups."""
 
 from bisect import bisect_right
 from collections.abc import Callable, Collection, Iterable, Mapping, Set as AbstractSet
@@ -11,11 +11,14 @@ import unicodedata
 from uuid import uuid4
 
 from .errors import (
+    DuplicateCardError,
     DuplicatePlateError,
     DuplicateResidentError,
     DuplicateVisitorPassError,
+    InvalidCardError,
     InvalidStoredDataError,
     UnknownBlockedPlateError,
+    UnknownCardError,
     UnknownResidentError,
     UnknownVehicleError,
     UnknownVisitorPassError,
@@ -23,10 +26,12 @@ from .errors import (
 from .listeners import Listeners
 from .models import (
     BlockedPlate,
+    Card,
     Household,
     Resident,
     Vehicle,
     VisitorPass,
+    normalize_card,
     require_aware,
 )
 from .plates import normalize_plate, validate_plate
@@ -70,13 +75,13 @@ def _building_key(building: str) -> str:
 
 
 class ResidentsRegistry:
-    """Hold residents, their vehicles and visitor passes with O(1) lookups.
+    """Hold residents, their vehicles, cards and visitor passes with O(1) lookups.
 
     Every mutation validates everything first and changes nothing when it raises,
-    then calls each listener once. Indexes (building, tag, household, plate, host)
-    are kept in step with the primary dicts, so lookups never scan. Index members
-    are dict keys with None values: sets that keep insertion order, so listings
-    come out in a stable order.
+    then calls each listener once. Indexes (building, tag, household, plate, card,
+    host) are kept in step with the primary dicts, so lookups never scan. Index
+    members are dict keys with None values: sets that keep insertion order, so
+    listings come out in a stable order.
     """
 
     _residents: dict[str, Resident]
@@ -85,6 +90,8 @@ class ResidentsRegistry:
     _households: dict[Household, int]
     _vehicles: dict[str, Vehicle]
     _plates_by_resident: dict[str, dict[str, None]]
+    _cards: dict[str, Card]
+    _cards_by_resident: dict[str, dict[str, None]]
     _passes: dict[str, VisitorPass]
     _passes_by_plate: dict[str, dict[str, None]]
     _passes_by_host: dict[str, dict[str, None]]
@@ -97,13 +104,14 @@ class ResidentsRegistry:
         """Start an empty registry."""
         self._listeners: Listeners[()] = Listeners()
         self._blocked = {}
-        self._load_state({}, {}, {})
+        self._load_state({}, {}, {}, {})
 
     def _load_state(
         self,
         residents: dict[str, Resident],
         vehicles: dict[str, Vehicle],
         passes: dict[str, VisitorPass],
+        cards: dict[str, Card],
     ) -> None:
         """Replace the whole state with validated data and rebuild every index."""
         self._residents = residents
@@ -116,6 +124,10 @@ class ResidentsRegistry:
         self._plates_by_resident = {}
         for vehicle in vehicles.values():
             self._index_vehicle(vehicle)
+        self._cards = cards
+        self._cards_by_resident = {}
+        for card in cards.values():
+            self._index_card(card)
         self._passes = passes
         self._passes_by_plate = {}
         self._passes_by_host = {}
@@ -150,6 +162,10 @@ class ResidentsRegistry:
             None
         )
 
+    def _index_card(self, card: Card) -> None:
+        """Add a card to its owner's cards."""
+        self._cards_by_resident.setdefault(card.resident_id, {})[card.card] = None
+
     def _index_pass(self, visitor_pass: VisitorPass) -> None:
         """Add a pass to the plate and host indexes."""
         if visitor_pass.plate is not None:
@@ -175,6 +191,12 @@ class ResidentsRegistry:
         vehicle = self._vehicles.pop(plate)
         _discard(self._plates_by_resident, vehicle.resident_id, plate)
         return vehicle
+
+    def _drop_card(self, number: str) -> Card:
+        """Remove a known card from the registry and its owner's cards."""
+        card = self._cards.pop(number)
+        _discard(self._cards_by_resident, card.resident_id, number)
+        return card
 
     def add_listener(self, callback: Callable[[], None]) -> Callable[[], None]:
         """Call back after every change; return a function that stops it."""
@@ -241,10 +263,12 @@ class ResidentsRegistry:
         return updated
 
     def remove_resident(self, resident_id: str) -> Resident:
-        """Remove a resident with their vehicles and the visitor passes they host."""
+        """Remove a resident with their vehicles, cards and the passes they host."""
         resident = self.get_resident(resident_id)
         for plate in tuple(self._plates_by_resident.get(resident.resident_id, ())):
             self._drop_vehicle(plate)
+        for number in tuple(self._cards_by_resident.get(resident.resident_id, ())):
+            self._drop_card(number)
         for pass_id in tuple(self._passes_by_host.get(resident.resident_id, ())):
             self._drop_pass(pass_id)
         self._unindex_resident(resident)
@@ -325,6 +349,43 @@ class ResidentsRegistry:
         resident = self.get_resident(resident_id)
         plates = self._plates_by_resident.get(resident.resident_id, {})
         return [self._vehicles[plate] for plate in plates]
+
+    def add_card(self, resident_id: str, card: str, label: str | None = None) -> Card:
+        """Register a charging or access card to a resident under its normalised number."""
+        new = Card(card, resident_id, label)
+        self.get_resident(new.resident_id)
+        if (existing := self._cards.get(new.card)) is not None:
+            raise DuplicateCardError(new.card, existing.resident_id)
+        self._cards[new.card] = new
+        self._index_card(new)
+        self._notify()
+        return new
+
+    def remove_card(self, card: str) -> Card:
+        """Forget a card, or raise UnknownCardError."""
+        if (found := self.card_for(card)) is None:
+            raise UnknownCardError(card.strip())
+        removed = self._drop_card(found.card)
+        self._notify()
+        return removed
+
+    @property
+    def cards(self) -> Collection[Card]:
+        """Return a live, read-only view of the cards."""
+        return self._cards.values()
+
+    def card_for(self, id_tag: str) -> Card | None:
+        """Find the card with an idTag written in any case or width, in O(1)."""
+        try:
+            return self._cards.get(normalize_card(id_tag))
+        except InvalidCardError:
+            return None
+
+    def cards_of(self, resident_id: str) -> list[Card]:
+        """Return a resident's cards, or raise UnknownResidentError."""
+        resident = self.get_resident(resident_id)
+        numbers = self._cards_by_resident.get(resident.resident_id, {})
+        return [self._cards[number] for number in numbers]
 
     def add_visitor_pass(
         self,
@@ -456,8 +517,9 @@ class ResidentsRegistry:
 
         A record whose resident ID exists updates that resident; its plates (when
         not None) replace the resident's vehicles, keeping labels of plates that
-        stay. With replace=True every resident missing from the records is removed
-        with their vehicles and hosted passes.
+        stay. Cards are not part of a record: every resident who stays keeps theirs.
+        With replace=True every resident missing from the records is removed with
+        their vehicles, cards and hosted passes.
         """
 
         batch: dict[str, ResidentRecord] = {}
@@ -517,6 +579,11 @@ class ResidentsRegistry:
                     else None
                 )
                 vehicles[plate] = Vehicle(plate, resident_id, label)
+        cards = {
+            number: card
+            for number, card in self._cards.items()
+            if card.resident_id in residents
+        }
         passes = {
             pass_id: visitor_pass
             for pass_id, visitor_pass in self._passes.items()
@@ -530,7 +597,7 @@ class ResidentsRegistry:
             removed=len(self._residents) - updated if replace else 0,
             vehicles=len(owners),
         )
-        self._load_state(residents, vehicles, passes)
+        self._load_state(residents, vehicles, passes, cards)
         if batch or result.removed:
             self._notify()
         return result
@@ -554,6 +621,12 @@ class ResidentsRegistry:
                     "vehicles": [
                         {"plate": plate, "label": self._vehicles[plate].label}
                         for plate in self._plates_by_resident.get(
+                            resident.resident_id, ()
+                        )
+                    ],
+                    "cards": [
+                        {"card": number, "label": self._cards[number].label}
+                        for number in self._cards_by_resident.get(
                             resident.resident_id, ()
                         )
                     ],
@@ -583,7 +656,7 @@ class ResidentsRegistry:
         if (version := data.get("version")) != STORAGE_VERSION:
             raise InvalidStoredDataError(f"unsupported version {version!r}")
         try:
-            residents, vehicles, passes = _read_state(data)
+            residents, vehicles, passes, cards = _read_state(data)
             # Registries saved before the blocklist existed have none.
             blocked = [
                 BlockedPlate(item["plate"], item["reason"])
@@ -592,18 +665,21 @@ class ResidentsRegistry:
         except (KeyError, TypeError, ValueError, AttributeError) as err:
             raise InvalidStoredDataError(f"{type(err).__name__}: {err}") from err
         registry = cls()
-        registry._load_state(residents, vehicles, passes)
+        registry._load_state(residents, vehicles, passes, cards)
         registry._blocked = {item.plate: item for item in blocked}
         return registry
 
 
 def _read_state(
     data: Mapping[str, Any],
-) -> tuple[dict[str, Resident], dict[str, Vehicle], dict[str, VisitorPass]]:
+) -> tuple[
+    dict[str, Resident], dict[str, Vehicle], dict[str, VisitorPass], dict[str, Card]
+]:
     """Validate stored data into the registry's primary dicts."""
     residents: dict[str, Resident] = {}
     vehicles: dict[str, Vehicle] = {}
     passes: dict[str, VisitorPass] = {}
+    cards: dict[str, Card] = {}
     for item in data["residents"]:
         household = item["household"]
         resident = Resident(
@@ -624,6 +700,12 @@ def _read_state(
             if vehicle.plate in vehicles:
                 raise DuplicatePlateError(vehicle.plate)
             vehicles[vehicle.plate] = vehicle
+        # Registries saved before cards existed have none.
+        for stored in item.get("cards", ()):
+            card = Card(stored["card"], resident.resident_id, stored["label"])
+            if (owner := cards.get(card.card)) is not None:
+                raise DuplicateCardError(card.card, owner.resident_id)
+            cards[card.card] = card
     for item in data["visitor_passes"]:
         visitor_pass = VisitorPass(
             pass_id=item["pass_id"],
@@ -638,7 +720,7 @@ def _read_state(
         if visitor_pass.pass_id in passes:
             raise DuplicateVisitorPassError(visitor_pass.pass_id)
         passes[visitor_pass.pass_id] = visitor_pass
-    return residents, vehicles, passes
+    return residents, vehicles, passes, cards
 
 
 def _household(household: Household | str) -> Household:
