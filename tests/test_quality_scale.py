@@ -199,7 +199,7 @@ def test_exceptions_are_translated() -> None:
     for module in INTEGRATION.rglob("*.py"):
         raised |= set(re.findall(r'translation_key="([a-z_]+)"', module.read_text()))
     assert "invalid_plate" in raised  # the registry's errors are among them
-    known = set(exceptions) | set(STRINGS["issues"])
+    known = set(exceptions) | set(STRINGS["issues"]) | set(STRINGS["device"])
     for entities in STRINGS["entity"].values():
         known |= set(entities)
     missing = raised - known

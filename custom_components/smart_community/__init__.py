@@ -7,6 +7,7 @@ from homeassistant.helpers.dispatcher import async_dispatcher_send
 from homeassistant.helpers.typing import ConfigType
 
 from .broadcast import async_start_broadcast
+from .charging import async_remove_charging_store, async_start_charging
 from .community.community import Community
 from .const import DOMAIN
 from .enrolling import async_start_enrolment
@@ -26,12 +27,14 @@ from .terminal import async_start_terminals
 
 PLATFORMS: list[Platform] = [
     Platform.BINARY_SENSOR,
+    Platform.BUTTON,
     Platform.CAMERA,
     Platform.COVER,
     Platform.EVENT,
     Platform.LOCK,
     Platform.MEDIA_PLAYER,
     Platform.SENSOR,
+    Platform.SWITCH,
 ]
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
@@ -65,6 +68,7 @@ async def async_setup_entry(
     await async_start_meters(hass, entry)
     await async_start_fire_panels(hass, entry)
     await async_start_broadcast(hass, entry)
+    await async_start_charging(hass, entry)
 
     entry.async_on_unload(registry.add_listener(store.async_schedule_save))
     entry.async_on_unload(store.async_close)
@@ -127,6 +131,7 @@ async def async_remove_entry(
     await FaceStore(hass, entry.entry_id).remove_all()
     await ParkingStore(hass, entry.entry_id).async_remove()
     await FireStore(hass, entry.entry_id).async_remove()
+    await async_remove_charging_store(hass, entry.entry_id)
 
 
 async def async_remove_config_entry_device(

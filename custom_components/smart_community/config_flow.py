@@ -28,6 +28,7 @@ from homeassistant.helpers import selector
 from homeassistant.helpers.network import NoURLAvailableError, get_url
 import probatio
 
+from .charging_flow import ChargingStationSubentryFlow
 from .community.access import (
     DEFAULT_TOLERANCE,
     MAX_TOLERANCE,
@@ -55,6 +56,7 @@ from .const import (
     DOMAIN,
     RELAY_NONE,
     SUBENTRY_TYPE_BUILDING,
+    SUBENTRY_TYPE_CHARGING_STATION,
     SUBENTRY_TYPE_FACE_TERMINAL,
     SUBENTRY_TYPE_FIRE_PANEL,
     SUBENTRY_TYPE_PARKING_LOT,
@@ -109,6 +111,7 @@ class SmartCommunityConfigFlow(ConfigFlow, domain=DOMAIN):
             SUBENTRY_TYPE_POWER_METER: PowerMeterSubentryFlow,
             SUBENTRY_TYPE_FIRE_PANEL: FirePanelSubentryFlow,
             SUBENTRY_TYPE_SPEAKER_ZONE: SpeakerZoneSubentryFlow,
+            SUBENTRY_TYPE_CHARGING_STATION: ChargingStationSubentryFlow,
         }
 
     async def async_step_user(

@@ -71,3 +71,18 @@ CONF_CHIME: Final = "chime"
 # Algo's default paging zones start here; many speakers follow it.
 DEFAULT_PAGING_PORT: Final = 50000
 DEFAULT_MULTICAST_TTL: Final = 16
+
+# E-bike charging stations: OCPP 1.6J, Home Assistant is the central system.
+SUBENTRY_TYPE_CHARGING_STATION: Final = "charging_station"
+CONF_CHARGE_POINT_ID: Final = "charge_point_id"
+CONF_PORT_COUNT: Final = "port_count"
+CONF_FULL_POWER: Final = "full_power_w"
+CONF_FULL_MINUTES: Final = "full_minutes"
+CONF_MAX_DURATION: Final = "max_duration_hours"
+CONF_MAX_TEMPERATURE: Final = "max_temperature_c"
+CONF_MAX_POWER: Final = "max_power_w"
+DEFAULT_OCPP_PORT: Final = 9000
+DEFAULT_PORT_COUNT: Final = 10
+# Sessions are judged by the clock this often, besides on every reading.
+CHARGING_CHECK_SECONDS: Final = 10.0
+CHARGING_SAVE_DELAY_SECONDS: Final = 5.0

@@ -1,5 +1,6 @@
 """Diagnostics of a community, with everything personal redacted."""
 
+import dataclasses
 from typing import Any
 
 from homeassistant.components.diagnostics import async_redact_data
@@ -25,6 +26,7 @@ TO_REDACT = {
     "plate",
     "plates",
     "card",
+    "id_tag",
     "notify_targets",
     "visitor_name",
     "label",
@@ -131,6 +133,7 @@ async def async_get_config_entry_diagnostics(
             panel.name: _fire_panel(panel) for panel in community.fire_panels.values()
         },
         "broadcast_zones": _broadcast_zones(community),
+        "charging": _charging(community),
         "tags": tags,
         "sample": async_redact_data(
             {
@@ -190,4 +193,53 @@ def _broadcast_zones(community: Community) -> dict[str, Any]:
             else priority.name.lower(),
         }
         for zone in broadcaster.zones.values()
+    }
+
+
+def _charging(community: Community) -> dict[str, Any]:
+    """Describe the central system, each station and its ports' sessions."""
+    if (centre := community.charging) is None:
+        return {}
+    return {
+        "problems": {str(key): count for key, count in centre.problems.items()},
+        "servers": {
+            str(port): {
+                "connections_total": server.stats.connections_total,
+                "open_connections": server.stats.open_connections,
+                "frames": server.stats.frames,
+                "refused_unknown": server.stats.refused_unknown,
+                "refused_unauthorized": server.stats.refused_unauthorized,
+            }
+            for port, server in centre.servers.items()
+        },
+        "stations": {
+            station.name: async_redact_data(
+                {
+                    "charge_point_id": station.charge_point_id,
+                    "building": station.building,
+                    "connected": station.connected,
+                    "password_set": station.password is not None,
+                    "blocked": station.blocked,
+                    "status": station.status,
+                    "error_code": station.error_code,
+                    "last_seen": None
+                    if station.last_seen is None
+                    else station.last_seen.isoformat(),
+                    "policy": dataclasses.asdict(station.policy),
+                    "boot": None if station.boot is None else station.boot.to_dict(),
+                    "ports": {
+                        str(number): {
+                            "status": port.status,
+                            "error_code": port.error_code,
+                            "power_w": port.power_w,
+                            "temperature_c": port.temperature_c,
+                            **port.to_dict(),
+                        }
+                        for number, port in station.ports.items()
+                    },
+                },
+                TO_REDACT,
+            )
+            for station in centre.stations.values()
+        },
     }

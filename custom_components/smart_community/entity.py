@@ -8,6 +8,7 @@ from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
 from homeassistant.helpers.entity import Entity
 
+from .community.charging import ChargingPort, ChargingStation
 from .community.community import Community
 from .community.fire import FireComponent, FirePanel
 from .community.gates import GateLane
@@ -328,3 +329,99 @@ class FireComponentEntity(PushedEntity):
                 self.component.component_id, self.async_write_ha_state
             )
         )
+
+
+class ChargingStationEntity(SubentryEntity):
+    """An entity of a charging station as a whole; available while it is connected."""
+
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        entry: SmartCommunityConfigEntry,
+        subentry: ConfigSubentry,
+        key: str,
+    ) -> None:
+        """Attach the entity to the station's device."""
+        centre = entry.runtime_data.charging
+        if centre is None:  # pragma: no cover - set up before the platforms
+            raise RuntimeError("the charging stations are not set up")
+        self.centre = centre
+        self.station: ChargingStation = centre.stations[subentry.subentry_id]
+        super().__init__(hass, entry, subentry, key, model="OCPP 1.6J charge point")
+
+    @property
+    @override
+    def available(self) -> bool:
+        """Tell whether the station is connected."""
+        return self.station.connected
+
+    @override
+    async def async_added_to_hass(self) -> None:
+        """Follow the station, and write down what it says about itself."""
+        self.async_on_remove(self.station.listeners.add(self._async_station_changed))
+        self._async_station_changed()
+
+    @callback
+    def _async_station_changed(self) -> None:
+        """Write the state and the station's identity once it has booted."""
+        if (boot := self.station.boot) is not None:
+            self._async_record_identity(
+                boot.serial_number or self.station.charge_point_id,
+                manufacturer=boot.vendor,
+                model=boot.model,
+                sw_version=boot.firmware_version,
+            )
+        self.async_write_ha_state()
+
+
+class ChargingPortEntity(PushedEntity):
+    """An entity of one port of a charging station; a device below the station's."""
+
+    def __init__(
+        self,
+        entry: SmartCommunityConfigEntry,
+        station: ChargingStation,
+        station_device: str,
+        port: ChargingPort,
+        key: str,
+    ) -> None:
+        """Attach the entity to the port's device."""
+        centre = entry.runtime_data.charging
+        if centre is None:  # pragma: no cover - set up before the platforms
+            raise RuntimeError("the charging stations are not set up")
+        self.centre = centre
+        self.station = station
+        self.port = port
+        device_id = f"{station.station_id}_port_{port.number}"
+        self._attr_unique_id = f"{device_id}_{key}"
+        self._attr_device_info = DeviceInfo(
+            identifiers={(DOMAIN, device_id)},
+            translation_key="charging_port",
+            translation_placeholders={
+                "station": station.name,
+                "port": str(port.number),
+            },
+            model="Charging port",
+            serial_number=f"{station.charge_point_id}/{port.number}",
+            via_device_id=station_device,
+        )
+
+    @property
+    @override
+    def available(self) -> bool:
+        """Tell whether the port's station is connected."""
+        return self.station.connected
+
+    @override
+    async def async_added_to_hass(self) -> None:
+        """Follow the port (the station tells every port when it comes and goes)."""
+        self.async_on_remove(self.port.listeners.add(self.async_write_ha_state))
+
+
+def station_device_id(
+    hass: HomeAssistant, entry: SmartCommunityConfigEntry, station: ChargingStation
+) -> str:
+    """Return the registry ID of a station's device, which ports hang below."""
+    return dr.async_get_device_id_by_identifier(
+        hass, (DOMAIN, station.station_id), config_entry_id=entry.entry_id
+    )

@@ -1,5 +1,6 @@
 """Form fields and checks that the community's config and subentry flows share."""
 
+import asyncio
 from typing import Any
 import unicodedata
 
@@ -10,6 +11,7 @@ from homeassistant.config_entries import (
     SubentryFlowResult,
 )
 from homeassistant.const import CONF_NAME
+from homeassistant.core import HomeAssistant
 from homeassistant.helpers import selector
 import probatio
 
@@ -104,3 +106,14 @@ def suggested_values(
     if current is None:
         return {}
     return {CONF_NAME: current.title, **current.data}
+
+
+async def port_can_listen(hass: HomeAssistant, port: int) -> bool:
+    """Tell whether the centre could listen on a port (briefly listening on it)."""
+    try:
+        server = await hass.loop.create_server(asyncio.Protocol, port=port)
+    except OSError:
+        return False
+    server.close()
+    await server.wait_closed()
+    return True

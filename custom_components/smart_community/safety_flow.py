@@ -1,6 +1,5 @@
 """Subentry flows of building safety devices: power meters and fire panels."""
 
-import asyncio
 from typing import Any
 
 from homeassistant.config_entries import (
@@ -8,7 +7,6 @@ from homeassistant.config_entries import (
     SubentryFlowResult,
 )
 from homeassistant.const import CONF_HOST, CONF_NAME, CONF_PORT
-from homeassistant.core import HomeAssistant
 from homeassistant.helpers import selector
 import probatio
 
@@ -29,6 +27,7 @@ from .flow_fields import (
     TEXT,
     name_taken,
     optional_building,
+    port_can_listen,
     save_subentry,
     suggested_values,
     unique_id_taken,
@@ -166,17 +165,6 @@ class PowerMeterSubentryFlow(ConfigSubentryFlow):
             description_placeholders=placeholders,
             errors=errors,
         )
-
-
-async def port_can_listen(hass: HomeAssistant, port: int) -> bool:
-    """Tell whether the centre could listen on a port (briefly listening on it)."""
-    try:
-        server = await hass.loop.create_server(asyncio.Protocol, port=port)
-    except OSError:
-        return False
-    server.close()
-    await server.wait_closed()
-    return True
 
 
 class FirePanelSubentryFlow(ConfigSubentryFlow):

@@ -26,9 +26,12 @@ from homeassistant.helpers import (
 from homeassistant.helpers.service import async_register_platform_entity_service
 from homeassistant.helpers.translation import async_get_translations
 from homeassistant.util import dt as dt_util
+from homeassistant.util.json import JsonValueType
 import probatio
 
 from .broadcast import async_announce, async_speak
+from .community.charging import ChargingStation
+from .community.charging_centre import ChargingCentre
 from .community.community import Community
 from .community.csv_io import (
     apply_residents_import,
@@ -61,7 +64,10 @@ SERVICE_RELEASE_HOLD = "release_hold"
 SERVICE_BLOCK_PLATE = "block_plate"
 SERVICE_UNBLOCK_PLATE = "unblock_plate"
 SERVICE_BROADCAST = "broadcast"
+SERVICE_STOP_CHARGING = "stop_charging"
+SERVICE_RESUME_CHARGING = "resume_charging"
 
+ATTR_BLOCK = "block"
 ATTR_RESIDENT_ID = "resident_id"
 ATTR_NAME = "name"
 ATTR_BUILDING = "building"
@@ -217,6 +223,16 @@ SCHEMAS: dict[str, probatio.Schema] = {
             probatio.Optional(ATTR_WAIT, default=False): cv.boolean,
             probatio.Optional(ATTR_TTS_ENGINE): cv.string,
         }
+    ),
+    SERVICE_STOP_CHARGING: probatio.Schema(
+        ENTRY
+        | {
+            probatio.Optional(ATTR_BUILDING): cv.string,
+            probatio.Optional(ATTR_BLOCK, default=False): cv.boolean,
+        }
+    ),
+    SERVICE_RESUME_CHARGING: probatio.Schema(
+        ENTRY | {probatio.Optional(ATTR_BUILDING): cv.string}
     ),
     SERVICE_EXPORT_RESIDENTS: probatio.Schema(
         ENTRY
@@ -680,6 +696,39 @@ def _broadcast_zones(call: ServiceCall, entry: ConfigEntry) -> list[SpeakerZone]
     return zones
 
 
+def _charging_stations(
+    call: ServiceCall,
+) -> tuple[ChargingCentre, list[ChargingStation]]:
+    """Find the stations an action is aimed at: a building's, or every one."""
+    centre: ChargingCentre | None = _community_of(call).charging
+    stations = (
+        [] if centre is None else centre.stations_in(call.data.get(ATTR_BUILDING))
+    )
+    if centre is None or not stations:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN, translation_key="no_charging_stations"
+        )
+    return centre, stations
+
+
+async def _stop_charging(call: ServiceCall) -> ServiceResponse:
+    """Cut off every session at the stations; with block, refuse new ones too."""
+    centre, stations = _charging_stations(call)
+    report = await centre.stop_building(stations, block=call.data[ATTR_BLOCK])
+    return {
+        "stations": report.stations,
+        "sessions_stopped": report.sessions,
+        "unreachable": list[JsonValueType](report.unreachable),
+    }
+
+
+async def _resume_charging(call: ServiceCall) -> ServiceResponse:
+    """Lift an emergency stop."""
+    centre, stations = _charging_stations(call)
+    unreachable = await centre.resume(stations)
+    return {"stations": len(stations), "unreachable": list[JsonValueType](unreachable)}
+
+
 HANDLERS: dict[str, tuple[_Handler, SupportsResponse]] = {
     SERVICE_ADD_RESIDENT: (_add_resident, SupportsResponse.OPTIONAL),
     SERVICE_UPDATE_RESIDENT: (_update_resident, SupportsResponse.NONE),
@@ -697,6 +746,8 @@ HANDLERS: dict[str, tuple[_Handler, SupportsResponse]] = {
     SERVICE_ENROLL_FACE: (_enroll_face, SupportsResponse.OPTIONAL),
     SERVICE_RESYNC_TERMINAL: (_resync_terminal, SupportsResponse.OPTIONAL),
     SERVICE_BROADCAST: (_broadcast, SupportsResponse.OPTIONAL),
+    SERVICE_STOP_CHARGING: (_stop_charging, SupportsResponse.OPTIONAL),
+    SERVICE_RESUME_CHARGING: (_resume_charging, SupportsResponse.OPTIONAL),
 }
 
 

@@ -33,7 +33,7 @@ from ..protocols.ocpp.errors import (
     OcppError,
 )
 from ..protocols.ocpp.messages import Payload
-from ..protocols.ocpp.server import Admission
+from ..protocols.ocpp.server import Admission, CentralSystemServer
 from .charging import (
     BootInfo,
     ChargingPort,
@@ -148,6 +148,8 @@ class ChargingCentre:
         self.stations: dict[str, ChargingStation] = {}
         self._by_charge_point: dict[str, ChargingStation] = {}
         self._connections: dict[str, ChargePointConnection] = {}
+        # The servers stations dial, by TCP port; the glue starts them.
+        self.servers: dict[int, CentralSystemServer] = {}
         self.events = Listeners[ChargingEvent]()
         # Something worth saving changed.
         self.changed = Listeners[()]()

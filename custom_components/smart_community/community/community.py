@@ -4,6 +4,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Protocol
 
+from .charging_centre import ChargingCentre
 from .enrolment import EmployeeNumbers, EnrolmentPlanner, EnrolmentWorker
 from .fire import FireCentre, FirePanel
 from .gates import GateLane
@@ -72,6 +73,8 @@ class Community:
         self.meters: dict[str, PowerMeter] = {}
         self.fire_panels: dict[str, FirePanel] = {}
         self.fire_centres: dict[int, FireCentre] = {}
+        # The central system of the charging stations; set up with the stations.
+        self.charging: ChargingCentre | None = None
         # Emergency broadcast to the speaker zones; set up with the zones.
         self.broadcaster: Broadcaster | None = None
 

@@ -187,6 +187,10 @@ class ChargePointConnection:
                 raise CallTimeoutError(action, wait) from None
             finally:
                 self._pending = None
+                # A failed send closes the connection, which fails the answer
+                # nobody will await now; mark it seen so asyncio does not log it.
+                if answer.done() and not answer.cancelled():
+                    answer.exception()
         if isinstance(message, CallError):
             raise CallErrorReceivedError(action, message.code, message.description)
         try:

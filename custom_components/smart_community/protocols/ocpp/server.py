@@ -166,9 +166,17 @@ class CentralSystemServer:
             )
             raise web.HTTPServiceUnavailable
         self._admit(charge_point_id, peer, request)
+        offered = {
+            protocol.strip()
+            for protocol in request.headers.get(hdrs.SEC_WEBSOCKET_PROTOCOL, "").split(
+                ","
+            )
+        }
         socket = web.WebSocketResponse(
             protocols=(SUBPROTOCOL,),
-            heartbeat=self._ping_interval,
+            # No pings for a socket closed at once: aiohttp would re-arm the
+            # ping timer when the close reply arrives, and leave it behind.
+            heartbeat=self._ping_interval if SUBPROTOCOL in offered else None,
             max_msg_size=MAX_FRAME_BYTES,
         )
         if not socket.can_prepare(request).ok:
@@ -225,12 +233,15 @@ class CentralSystemServer:
             self._handler.problem,
             call_timeout=self._call_timeout,
         )
-        if (previous := self._connections.get(charge_point_id)) is not None:
+        previous = self._connections.get(charge_point_id)
+        # Take the slot before closing the old socket: its session ends while
+        # we wait, and must then find that it no longer owns the ID.
+        self._connections[charge_point_id] = connection
+        if previous is not None:
             self._handler.problem(
                 Problem.REPLACED, charge_point_id, peer, previous.peer
             )
             await previous.close()
-        self._connections[charge_point_id] = connection
         self.stats.connections_total += 1
         self.stats.open_connections += 1
         self._handler.connection_opened(connection)
