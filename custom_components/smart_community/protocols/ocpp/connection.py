@@ -55,6 +55,7 @@ class Problem(StrEnum):
     REPLACED = "replaced"
     TOO_MANY_CONNECTIONS = "too_many_connections"
     CONNECTION_ERROR = "connection_error"
+    IDLE = "idle"
 
 
 type ProblemSink = Callable[[Problem, str | None, str, str], None]

@@ -32,8 +32,9 @@ _LOGGER: Final = logging.getLogger(__name__)
 
 SUBPROTOCOL: Final = "ocpp1.6"
 DEFAULT_PORT: Final = 9000
-# Pings keep NAT entries open and find charge points that vanished.
-DEFAULT_PING_INTERVAL: Final = 60.0
+# A station sends at least a Heartbeat every interval the central system gave
+# it (300 s here); one silent for three of them is gone.
+DEFAULT_IDLE_TIMEOUT: Final = 900.0
 DEFAULT_MAX_CONNECTIONS: Final = 1024
 # Queued transaction messages after an outage make the largest frames.
 MAX_FRAME_BYTES: Final = 256 * 1024
@@ -101,7 +102,7 @@ class CentralSystemServer:
         host: str | None,
         port: int,
         *,
-        ping_interval: float = DEFAULT_PING_INTERVAL,
+        idle_timeout: float = DEFAULT_IDLE_TIMEOUT,
         call_timeout: float = DEFAULT_CALL_TIMEOUT,
         max_connections: int = DEFAULT_MAX_CONNECTIONS,
     ) -> None:
@@ -110,7 +111,7 @@ class CentralSystemServer:
         self.port = port
         self.stats = ServerStats()
         self._handler = handler
-        self._ping_interval = ping_interval
+        self._idle_timeout = idle_timeout
         self._call_timeout = call_timeout
         self._max_connections = max_connections
         self._connections: dict[str, ChargePointConnection] = {}
@@ -166,17 +167,11 @@ class CentralSystemServer:
             )
             raise web.HTTPServiceUnavailable
         self._admit(charge_point_id, peer, request)
-        offered = {
-            protocol.strip()
-            for protocol in request.headers.get(hdrs.SEC_WEBSOCKET_PROTOCOL, "").split(
-                ","
-            )
-        }
         socket = web.WebSocketResponse(
             protocols=(SUBPROTOCOL,),
-            # No pings for a socket closed at once: aiohttp would re-arm the
-            # ping timer when the close reply arrives, and leave it behind.
-            heartbeat=self._ping_interval if SUBPROTOCOL in offered else None,
+            # OCPP Heartbeats, not websocket pings, show that a station lives:
+            # every station sends them, and no timer outlives the socket.
+            receive_timeout=self._idle_timeout,
             max_msg_size=MAX_FRAME_BYTES,
         )
         if not socket.can_prepare(request).ok:
@@ -247,6 +242,13 @@ class CentralSystemServer:
         self._handler.connection_opened(connection)
         try:
             await self._read(connection, socket)
+        except TimeoutError:
+            self._handler.problem(
+                Problem.IDLE,
+                charge_point_id,
+                peer,
+                f"nothing received for {self._idle_timeout:g} s",
+            )
         finally:
             self.stats.open_connections -= 1
             await connection.close()
