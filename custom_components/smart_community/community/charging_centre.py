@@ -19,10 +19,11 @@ from collections import Counter, deque
 from collections.abc import Callable, Coroutine, Iterable
 import contextlib
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 import hmac
 import logging
+import math
 from typing import Any, Final
 
 from ..protocols.ocpp.connection import ChargePointConnection, Problem
@@ -57,6 +58,8 @@ CUTOFF_RETRY_SECONDS: Final = 60.0
 # Transaction IDs remembered as closed, to take a StopTransaction sent again.
 RECENT_CLOSED: Final = 1024
 STORAGE_KEY_NEXT_ID: Final = "next_transaction_id"
+# How far a station's clock may be from ours before its start times are not used.
+CLOCK_TRUST: Final = timedelta(minutes=15)
 
 _MEASURANDS: Final = {
     "Energy.Active.Import.Register": "register_wh",
@@ -242,10 +245,9 @@ class ChargingCentre:
             return
         self._logged.add((problem, charge_point_id))
         _LOGGER.warning(
-            "OCPP %s from %s (%s): %s; further ones are only counted",
+            "OCPP %s from %s: %s; further ones are only counted",
             problem.replace("_", " "),
-            charge_point_id or "an unknown charge point",
-            peer,
+            peer if charge_point_id is None else f"{charge_point_id} ({peer})",
             detail,
         )
 
@@ -358,7 +360,7 @@ class ChargingCentre:
             if (attribute := _MEASURANDS.get(measurand)) is None:
                 continue
             try:
-                value = _to_port_unit(float(sample["value"]), sample.get("unit"))
+                value = _to_port_unit(_finite(sample["value"]), sample.get("unit"))
             except ValueError:
                 self.problem(
                     Problem.REFUSED,
@@ -390,6 +392,9 @@ class ChargingCentre:
     ) -> Payload:
         """Open a session, or give the same ID to a StartTransaction sent again."""
         started_at = _parse_time(payload["timestamp"])
+        if abs(started_at - now) > CLOCK_TRUST:
+            # A station clock this far off would cut sessions at once or never.
+            started_at = now
         id_tag: str = payload["idTag"]
         status = self._authorize(station, id_tag)
         if (port := self._port(station, payload["connectorId"])) is None:
@@ -764,6 +769,14 @@ def _parse_time(text: str) -> datetime:
         ) from None
     # A station without a time zone means UTC, as OCPP asks every station to send.
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def _finite(text: str) -> float:
+    """Read a sampled value; float() also takes "NaN" and "inf", which would trip cut-offs."""
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(text)
+    return value
 
 
 def _to_port_unit(value: float, unit: str | None) -> float:

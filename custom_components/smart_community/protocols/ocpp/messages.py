@@ -91,6 +91,11 @@ def decode_message(text: str) -> Message:
         raise MessageError(
             ErrorCode.FORMATION_VIOLATION, "the frame is not JSON"
         ) from None
+    except RecursionError:
+        # A frame within the size limit can still nest deeper than the parser.
+        raise MessageError(
+            ErrorCode.FORMATION_VIOLATION, "the frame nests too deeply"
+        ) from None
     if not isinstance(frame, list) or not frame:
         raise MessageError(
             ErrorCode.FORMATION_VIOLATION, "the frame is not a non-empty JSON array"
