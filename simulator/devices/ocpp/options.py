@@ -3,11 +3,10 @@
 from dataclasses import dataclass
 import math
 import re
-from typing import Final, Self, override
+from typing import Final, Self
 
-from simulator.devices.isapi.options import OptionReader
+from simulator.devices.named_options import NamedOptionReader
 from simulator.devices.ocpp.battery import Profile
-from simulator.jsonvalue import JSONObject, JSONValue
 from simulator.scenario import DeviceSpec
 
 MAX_PORTS: Final = 64
@@ -37,50 +36,8 @@ _MAX_CAPACITY_WH: Final = 100_000.0
 _MAX_WATTS: Final = 20_000.0
 
 
-class OcppReader(OptionReader):
+class OcppReader(NamedOptionReader):
     """Read options (or action parameters), naming the bad one and what it is."""
-
-    def __init__(
-        self, device_id: str, options: JSONObject, *, noun: str = "option"
-    ) -> None:
-        """Wrap options; ``noun`` says what they are in error messages."""
-        super().__init__(device_id, options)
-        self.noun = noun
-
-    @override
-    def _fail(self, key: str, expected: str) -> ValueError:
-        """Return the error for a bad value."""
-        return ValueError(
-            f"{self.noun} {key!r} of {self.device_id} must be {expected}, "
-            f"not {self.options[key]!r}"
-        )
-
-    @override
-    def reject_unknown(self) -> None:
-        """Refuse keys nobody reads: they are typos or wishes."""
-        unknown = sorted(
-            key
-            for key in self.options
-            if key not in self.read and not key.startswith("_")
-        )
-        if unknown:
-            raise ValueError(
-                f"unknown {self.noun}s of {self.device_id}: {', '.join(unknown)} "
-                f"(known: {', '.join(sorted(self.read))})"
-            )
-
-    def fail(self, key: str, expected: str) -> ValueError:
-        """Return the error for a bad value found by a caller."""
-        return self._fail(key, expected)
-
-    def required(self, key: str, expected: str) -> JSONValue:
-        """Return a value that has no default, or say what it should be."""
-        self.read.add(key)
-        if key not in self.options:
-            raise ValueError(
-                f"{self.noun} {key!r} of {self.device_id} is required ({expected})"
-            )
-        return self.options[key]
 
     def required_text(self, key: str, expected: str = "a non-empty string") -> str:
         """Return a required non-empty string."""
