@@ -335,6 +335,8 @@ async def test_remote_start_and_stop(hass: HomeAssistant, charging: Setup) -> No
     await wait_for(hass, lambda: state(hass, "switch", "charge", 2) == STATE_OFF)
     finished = next(a for _, a in events if a["event_type"] == "session_finished")
     assert finished["reason"] == "Remote"
+    # Stations send readings only during sessions: no session, no power.
+    assert float(state(hass, "sensor", "power", 2)) == 0
     # The plug is still in, so the station refuses to start again.
     await wait_for(hass, lambda: state(hass, "sensor", "status", 2) == "finishing")
     with pytest.raises(HomeAssistantError) as refused:

@@ -29,6 +29,7 @@ from .const import (
     LOGGER,
     SUBENTRY_TYPE_CHARGING_STATION,
 )
+from .protocols.ocpp.schemas import load_schemas
 from .protocols.ocpp.server import CentralSystemServer
 from .runtime import SmartCommunityConfigEntry
 
@@ -86,6 +87,8 @@ async def async_start_charging(
     subentries = entry.get_subentries_of_type(SUBENTRY_TYPE_CHARGING_STATION)
     if not subentries:
         return
+    # The schemas are files; reading them in the event loop would block it.
+    await hass.async_add_executor_job(load_schemas)
     registry = community.registry
     centre = ChargingCentre(
         lambda id_tag: identify_card(registry, id_tag), clock=dt_util.utcnow

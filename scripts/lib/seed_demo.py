@@ -70,6 +70,9 @@ PARKING_LOT = "地下停车场"
 PARKING_SPACES = 120
 # Where Home Assistant listens as the fire monitoring centre in the demo.
 DEMO_FIRE_PORT = 9500
+# Where Home Assistant listens as the charging stations' OCPP central system.
+DEMO_OCPP_PORT = 9000
+DEMO_OCPP_URL = f"ws://127.0.0.1:{DEMO_OCPP_PORT}/ocpp"
 # Visitors' cars in the demo traffic: two with a pass valid for a month, one
 # whose pass has ended; the simulated cameras also see strangers.
 VISITOR_PLATES = ("沪C54321", "苏E12345")
@@ -490,7 +493,7 @@ class HomeAssistantClient:
     async def add_safety_devices(
         self, entry_id: str, scenario: dict[str, Any]
     ) -> list[str]:
-        """Add each simulated meter, fire panel and speaker zone through its flow."""
+        """Add each simulated meter, fire panel, speaker zone and charging station."""
         notes = []
         for device in scenario["devices"]:
             if not device.get("implemented"):
@@ -531,6 +534,19 @@ class HomeAssistantClient:
                         "port": DEMO_FIRE_PORT,
                     },
                 )
+            elif device["kind"] == "charging_station":
+                # The cut-off thresholds keep the flow's defaults.
+                form = {
+                    "name": device["name"],
+                    "charge_point_id": options["charge_point_id"],
+                    "port_count": options.get("ports", 10),
+                    "port": DEMO_OCPP_PORT,
+                }
+                if options.get("password"):
+                    form["password"] = options["password"]
+                if device["building"] is not None:
+                    form["building"] = device["building"]
+                result = await self.subentry_flow(entry_id, "charging_station", form)
             else:
                 continue
             result = await self.finish_flow(result)
@@ -552,6 +568,69 @@ class HomeAssistantClient:
                         f"the simulated fire panel {device['id']} did not dial "
                         f"Home Assistant: {await response.text()}"
                     )
+
+    async def add_charging_cards(self, entry_id: str, scenario: dict[str, Any]) -> int:
+        """Register the cards the simulated stations' sessions start with.
+
+        Each card goes to a resident of the station's building, so that Home
+        Assistant accepts it. A card registered on an earlier run is refused
+        (400) and kept as it is. Returns how many cards were added now.
+        """
+        rows = list(
+            csv.DictReader(
+                io.StringIO(demo_residents_csv(scenario["buildings"]).decode())
+            )
+        )
+        added = 0
+        for device in scenario["devices"]:
+            if device["kind"] != "charging_station" or not device.get("implemented"):
+                continue
+            residents = [
+                row["resident_id"]
+                for row in rows
+                if device["building"] is None or row["building"] == device["building"]
+            ]
+            tags = dict.fromkeys(
+                session["id_tag"] for session in device["options"].get("sessions", [])
+            )
+            for resident_id, id_tag in zip(residents, tags, strict=False):
+                try:
+                    await self.request(
+                        "POST",
+                        f"/api/services/{DOMAIN}/add_card",
+                        {
+                            "config_entry_id": entry_id,
+                            "resident_id": resident_id,
+                            "card": id_tag,
+                            "label": "电动自行车充电卡",
+                        },
+                    )
+                except DemoError as err:
+                    if " 400 " not in str(err):
+                        raise
+                else:
+                    added += 1
+        return added
+
+    async def connect_charging_stations(self, scenario: dict[str, Any]) -> list[str]:
+        """Make each simulated charging station dial Home Assistant; say how it went."""
+        notes = []
+        for device in scenario["devices"]:
+            if device["kind"] != "charging_station" or not device.get("implemented"):
+                continue
+            async with self.session.post(
+                f"{scenario['control_url']}/devices/{device['id']}/actions/connect",
+                json={"url": DEMO_OCPP_URL},
+            ) as response:
+                if response.status != 200:
+                    raise DemoError(
+                        f"the simulated charging station {device['id']} did not dial "
+                        f"Home Assistant: {await response.text()}"
+                    )
+                outcome = await response.json()
+            if not outcome.get("connected"):
+                notes.append(f"{device['name']}: not connected yet ({outcome})")
+        return notes
 
     async def add_face_terminal(self, entry_id: str, device: dict[str, Any]) -> str:
         """Add a simulated face terminal through the subentry flow; say what happened."""
@@ -633,6 +712,11 @@ async def seed(
                 f'-d \'{{"employee_no": "{enrolled[0]}"}}\'',
                 file=sys.stderr,
             )
+        # Cards first: the stations start their sessions as soon as they boot.
+        if cards := await client.add_charging_cards(entry_id, scenario):
+            print(f"develop: {cards} charging cards registered", file=sys.stderr)
+        for note in await client.connect_charging_stations(scenario):
+            print(f"develop: {note}", file=sys.stderr)
     print(
         f"\n  Home Assistant: {url}\n  login: {USERNAME} / {PASSWORD}\n"
         f"  community: {community_name} (Settings > Devices & services > Smart Community)\n"

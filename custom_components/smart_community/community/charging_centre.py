@@ -502,6 +502,9 @@ class ChargingCentre:
             id_tag=transaction.id_tag,
         )
         port.transaction = None
+        # No session, no power: stations report readings only during sessions.
+        port.power_w = 0.0
+        port.current_a = 0.0
         self._closed_ids.append(transaction.transaction_id)
         self.events.notify(
             ChargingEvent(

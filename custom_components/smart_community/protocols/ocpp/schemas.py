@@ -69,6 +69,28 @@ def _validator(schema_name: str) -> Draft4Validator:
     return Draft4Validator(json.loads(text))
 
 
+# The requests the central system sends, whose answers it checks.
+CENTRAL_SYSTEM_ACTIONS: Final = frozenset(
+    (
+        "ChangeAvailability",
+        "RemoteStartTransaction",
+        "RemoteStopTransaction",
+        "Reset",
+        "UnlockConnector",
+    )
+)
+
+
+def load_schemas() -> None:
+    """Read every schema the central system uses; it does file I/O, so not in the loop."""
+    known_actions()
+    for action in CHARGE_POINT_ACTIONS:
+        _validator(action)
+        _validator(f"{action}Response")
+    for action in CENTRAL_SYSTEM_ACTIONS:
+        _validator(f"{action}Response")
+
+
 def check_request(unique_id: str, action: str, payload: dict[str, Any]) -> None:
     """Raise MessageError unless a charge point may send this request.
 
