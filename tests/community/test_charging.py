@@ -1060,3 +1060,18 @@ async def test_problems_are_counted_and_logged_once(
     assert "192.0.2.99" in warnings[2]
     assert "CP-x" in warnings[2]
     assert [r.levelno for r in records].count(logging.DEBUG) == 1
+
+
+async def test_blocked_station_is_taken_out_of_service_when_it_returns(
+    site: Site,
+) -> None:
+    """A station away during an emergency stop gets ChangeAvailability on return."""
+    site.station.blocked = True
+    returning = site.connect(FakeChargePoint())
+    await until(lambda: "ChangeAvailability" in returning.actions())
+    assert returning.calls[-1][1] == {"connectorId": 0, "type": "Inoperative"}
+    # A refusal is logged, not raised.
+    refusing = FakeChargePoint()
+    refusing.answer("ChangeAvailability", {"status": "Rejected"})
+    site.connect(refusing)
+    await until(lambda: "ChangeAvailability" in refusing.actions())

@@ -223,6 +223,16 @@ class ChargingCentre:
             if port.transaction is not None and port.transaction.cutoff is not None:
                 port.transaction.cutoff_sent = False
         self._send_due_stops(station)
+        if station.blocked:
+            # An emergency stop it missed while away: out of service it goes.
+            self._spawn(self._block_again(station), f"block {station.charge_point_id}")
+
+    async def _block_again(self, station: ChargingStation) -> None:
+        """Take a blocked station that came back out of service."""
+        try:
+            await self.set_available(station, 0, False)
+        except ChargingCommandError as error:
+            _LOGGER.warning("%s", error)
 
     def connection_closed(self, connection: ChargePointConnection) -> None:
         """Mark the station disconnected; its readings are unknown from now on."""
