@@ -375,7 +375,7 @@ async def test_restart_mid_session_keeps_the_session(
     assert float(state(hass, "sensor", "session_energy", 1)) == pytest.approx(
         (final - start) / 1000, abs=0.002
     )
-    # The StopTransaction sent again (a lost answer) changes nothing.
+    # The finished session stays on the port, for its sensors and diagnostics.
     centre = centre_of(entry)
     before = centre.stations[STATION_ID].ports[1].last_session
     assert before is not None

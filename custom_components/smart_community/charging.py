@@ -69,6 +69,14 @@ def identify_card(registry: ResidentsRegistry, id_tag: str) -> str | None:
     return None if card is None else card.resident_id
 
 
+def charging_centre_of(entry: SmartCommunityConfigEntry) -> ChargingCentre:
+    """Return the community's central system, which exists once a station is set up."""
+    centre = entry.runtime_data.charging
+    if centre is None:  # pragma: no cover - set up before the platforms
+        raise RuntimeError("the charging stations are not set up")
+    return centre
+
+
 def port_issue_id(entry_id: str, port: int) -> str:
     """Name the repair issue of a port the central system cannot listen on."""
     return f"charging_port_unavailable_{entry_id}_{port}"

@@ -8,6 +8,7 @@ from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
 from homeassistant.helpers.entity import Entity
 
+from .charging import charging_centre_of, port_device_identifier
 from .community.charging import ChargingPort, ChargingStation
 from .community.community import Community
 from .community.fire import FireComponent, FirePanel
@@ -342,11 +343,8 @@ class ChargingStationEntity(SubentryEntity):
         key: str,
     ) -> None:
         """Attach the entity to the station's device."""
-        centre = entry.runtime_data.charging
-        if centre is None:  # pragma: no cover - set up before the platforms
-            raise RuntimeError("the charging stations are not set up")
-        self.centre = centre
-        self.station: ChargingStation = centre.stations[subentry.subentry_id]
+        self.centre = charging_centre_of(entry)
+        self.station: ChargingStation = self.centre.stations[subentry.subentry_id]
         super().__init__(hass, entry, subentry, key, model="OCPP 1.6J charge point")
 
     @property
@@ -386,13 +384,10 @@ class ChargingPortEntity(PushedEntity):
         key: str,
     ) -> None:
         """Attach the entity to the port's device."""
-        centre = entry.runtime_data.charging
-        if centre is None:  # pragma: no cover - set up before the platforms
-            raise RuntimeError("the charging stations are not set up")
-        self.centre = centre
+        self.centre = charging_centre_of(entry)
         self.station = station
         self.port = port
-        device_id = f"{station.station_id}_port_{port.number}"
+        device_id = port_device_identifier(station, port.number)
         self._attr_unique_id = f"{device_id}_{key}"
         self._attr_device_info = DeviceInfo(
             identifiers={(DOMAIN, device_id)},
