@@ -1,9 +1,12 @@
 """The runtime of one residential community: its buildings and its residents."""
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Protocol
 
+from ..vision.gallery import FaceGallery
+from ..vision.pipeline import Recognizer
+from .cameras import CameraWatch
 from .charging_centre import ChargingCentre
 from .enrolment import EmployeeNumbers, EnrolmentPlanner, EnrolmentWorker
 from .fire import FireCentre, FirePanel
@@ -77,6 +80,13 @@ class Community:
         self.charging: ChargingCentre | None = None
         # Emergency broadcast to the speaker zones; set up with the zones.
         self.broadcaster: Broadcaster | None = None
+        # Recognising cameras by their subentry ID, the residents' enrolled face
+        # embeddings, and the recognizer (None where its runtime is missing).
+        self.cameras: dict[str, CameraWatch] = {}
+        self.face_gallery = FaceGallery()
+        self.recognizer: Recognizer | None = None
+        # Saves the gallery soon; set up with the cameras.
+        self.save_gallery: Callable[[], None] | None = None
 
     def building_occupancy(self, building_id: str) -> Occupancy:
         """Count the residents, households and elderly living alone in a building."""

@@ -1,0 +1,1 @@
+"""On-premise recognition of faces, licence plates and e-bikes on camera streams."""

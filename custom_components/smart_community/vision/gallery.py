@@ -1,0 +1,186 @@
+"""1:N face matching against the residents' enrolled embeddings.
+
+Each resident may have several embeddings (one per enrolled photo); a face is
+as far from a resident as from the nearest of them. A face is that resident
+only when it is close enough (the threshold) and clearly closer to them than to
+anyone else (the margin): a stranger who happens to be nearest to somebody is
+``unknown``, not that somebody.
+"""
+
+import base64
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Final
+
+import numpy as np
+import numpy.typing as npt
+
+from .faces import EMBEDDING_SIZE
+
+type Embedding = npt.NDArray[np.float32]
+
+# Calibrated on the tuning half of the labelled set (see scripts/accuracy);
+# distances are between unit vectors, 0 to 2.
+DEFAULT_THRESHOLD: Final = 1.0
+DEFAULT_MARGIN: Final = 0.08
+# Photos kept per resident: enough for glasses, beard, lighting; the oldest goes.
+MAX_EMBEDDINGS_PER_PERSON: Final = 10
+
+
+class EmbeddingError(ValueError):
+    """An embedding that is not a finite vector of the model's size."""
+
+
+@dataclass(frozen=True, slots=True)
+class FaceMatch:
+    """Who a face is, or None for unknown, and how sure."""
+
+    person_id: str | None
+    # Distance to the nearest enrolled person (None with an empty gallery).
+    distance: float | None
+    nearest_id: str | None = None
+    # Distance to the nearest other person; None if there is nobody else.
+    runner_up_distance: float | None = None
+
+
+def _checked(embedding: npt.ArrayLike) -> Embedding:
+    """Return a unit-length float32 copy, or raise EmbeddingError."""
+    vector = np.asarray(embedding, dtype=np.float32).reshape(-1)
+    if vector.size != EMBEDDING_SIZE or not np.all(np.isfinite(vector)):
+        raise EmbeddingError(f"an embedding has {EMBEDDING_SIZE} finite numbers")
+    norm = float(np.linalg.norm(vector))
+    if norm == 0:
+        raise EmbeddingError("an embedding cannot be all zeros")
+    return vector / norm
+
+
+class FaceGallery:
+    """The enrolled embeddings of a community, searched in one matrix product."""
+
+    def __init__(
+        self, *, threshold: float = DEFAULT_THRESHOLD, margin: float = DEFAULT_MARGIN
+    ) -> None:
+        """Start empty."""
+        self.threshold = threshold
+        self.margin = margin
+        self._people: dict[str, list[Embedding]] = {}
+        self._matrix: npt.NDArray[np.float32] | None = None
+        self._owners: npt.NDArray[np.intp] = np.empty(0, dtype=np.intp)
+        self._ids: list[str] = []
+
+    def __len__(self) -> int:
+        """Count the embeddings."""
+        return sum(len(vectors) for vectors in self._people.values())
+
+    @property
+    def people(self) -> frozenset[str]:
+        """Return who is enrolled."""
+        return frozenset(self._people)
+
+    def count(self, person_id: str) -> int:
+        """Count one person's embeddings."""
+        return len(self._people.get(person_id, ()))
+
+    def embeddings_of(self, person_id: str) -> list[Embedding]:
+        """Return copies of one person's embeddings."""
+        return [vector.copy() for vector in self._people.get(person_id, ())]
+
+    def add(self, person_id: str, embedding: npt.ArrayLike) -> int:
+        """Add a photo's embedding to a person; return how many they have now."""
+        vectors = self._people.setdefault(person_id, [])
+        vectors.append(_checked(embedding))
+        del vectors[:-MAX_EMBEDDINGS_PER_PERSON]
+        self._matrix = None
+        return len(vectors)
+
+    def replace(self, person_id: str, embeddings: Iterable[npt.ArrayLike]) -> None:
+        """Set a person's embeddings, dropping the ones they had."""
+        vectors = [_checked(embedding) for embedding in embeddings]
+        if vectors:
+            self._people[person_id] = vectors[-MAX_EMBEDDINGS_PER_PERSON:]
+        else:
+            self._people.pop(person_id, None)
+        self._matrix = None
+
+    def remove(self, person_id: str) -> bool:
+        """Forget a person; say whether they were enrolled."""
+        self._matrix = None
+        return self._people.pop(person_id, None) is not None
+
+    def retain(self, person_ids: Iterable[str]) -> int:
+        """Forget everybody not listed; return how many were forgotten."""
+        keep = set(person_ids)
+        gone = [person for person in self._people if person not in keep]
+        for person in gone:
+            self.remove(person)
+        return len(gone)
+
+    def _index(self) -> npt.NDArray[np.float32]:
+        """Build the matrix of all embeddings and whose each row is."""
+        if self._matrix is None:
+            self._ids = list(self._people)
+            rows = [vector for vectors in self._people.values() for vector in vectors]
+            self._owners = np.repeat(
+                np.arange(len(self._ids), dtype=np.intp),
+                [len(vectors) for vectors in self._people.values()],
+            )
+            self._matrix = (
+                np.stack(rows)
+                if rows
+                else np.empty((0, EMBEDDING_SIZE), dtype=np.float32)
+            )
+        return self._matrix
+
+    def match(self, embedding: npt.ArrayLike) -> FaceMatch:
+        """Find who a face is, applying the threshold and the margin."""
+        vector = _checked(embedding)
+        matrix = self._index()
+        if matrix.shape[0] == 0:
+            return FaceMatch(person_id=None, distance=None)
+        # |a - b|^2 = 2 - 2 a.b for unit vectors.
+        squared = np.maximum(2.0 - 2.0 * (matrix @ vector), 0.0)
+        best_row = int(np.argmin(squared))
+        best_owner = self._owners[best_row]
+        distance = float(np.sqrt(squared[best_row]))
+        others = squared[self._owners != best_owner]
+        runner_up = float(np.sqrt(others.min())) if others.size else None
+        nearest = self._ids[best_owner]
+        accepted = distance <= self.threshold and (
+            runner_up is None or runner_up - distance >= self.margin
+        )
+        return FaceMatch(
+            person_id=nearest if accepted else None,
+            distance=distance,
+            nearest_id=nearest,
+            runner_up_distance=runner_up,
+        )
+
+    def to_storage(self) -> dict[str, list[str]]:
+        """Serialise: each embedding as base64 of its float32 bytes."""
+        return {
+            person: [base64.b64encode(vector.tobytes()).decode() for vector in vectors]
+            for person, vectors in self._people.items()
+        }
+
+    @classmethod
+    def from_storage(
+        cls,
+        stored: Mapping[str, Iterable[str]],
+        *,
+        threshold: float = DEFAULT_THRESHOLD,
+        margin: float = DEFAULT_MARGIN,
+    ) -> FaceGallery:
+        """Read what to_storage wrote; unreadable vectors raise EmbeddingError."""
+        gallery = cls(threshold=threshold, margin=margin)
+        for person, encoded in stored.items():
+            try:
+                vectors = [
+                    np.frombuffer(
+                        base64.b64decode(text, validate=True), dtype=np.float32
+                    )
+                    for text in encoded
+                ]
+            except ValueError as err:
+                raise EmbeddingError(f"stored embedding of {person}: {err}") from err
+            gallery.replace(person, vectors)
+        return gallery
