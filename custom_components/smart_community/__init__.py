@@ -15,6 +15,7 @@ from .faces import FaceStore
 from .fire import FireStore, async_start_fire_panels, fire_component_of
 from .gate import ParkingStore, async_start_lanes
 from .meter import async_start_meters
+from .recognition import async_remove_gallery, async_start_recognition
 from .runtime import (
     SmartCommunityConfigEntry,
     buildings_of,
@@ -31,6 +32,7 @@ PLATFORMS: list[Platform] = [
     Platform.CAMERA,
     Platform.COVER,
     Platform.EVENT,
+    Platform.IMAGE,
     Platform.LOCK,
     Platform.MEDIA_PLAYER,
     Platform.SENSOR,
@@ -69,6 +71,7 @@ async def async_setup_entry(
     await async_start_fire_panels(hass, entry)
     await async_start_broadcast(hass, entry)
     await async_start_charging(hass, entry)
+    await async_start_recognition(hass, entry)
 
     entry.async_on_unload(registry.add_listener(store.async_schedule_save))
     entry.async_on_unload(store.async_close)
@@ -132,6 +135,7 @@ async def async_remove_entry(
     await ParkingStore(hass, entry.entry_id).async_remove()
     await FireStore(hass, entry.entry_id).async_remove()
     await async_remove_charging_store(hass, entry.entry_id)
+    await async_remove_gallery(hass, entry.entry_id)
 
 
 async def async_remove_config_entry_device(

@@ -1,4 +1,4 @@
-"""Cameras: the snapshot of each face terminal."""
+"""Cameras: the snapshot of each face terminal, and the recognising cameras."""
 
 from typing import override
 
@@ -8,6 +8,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
+from .camera_entities import async_add_camera_cameras
 from .const import DOMAIN, SUBENTRY_TYPE_FACE_TERMINAL
 from .entity import TerminalEntity
 from .protocols.isapi import IsapiError
@@ -22,7 +23,8 @@ async def async_setup_entry(
     entry: SmartCommunityConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """Add a snapshot camera per face terminal."""
+    """Add a snapshot camera per face terminal and each recognising camera."""
+    async_add_camera_cameras(hass, entry, async_add_entities)
     for subentry in entry.get_subentries_of_type(SUBENTRY_TYPE_FACE_TERMINAL):
         async_add_entities(
             [TerminalSnapshotCamera(hass, entry, subentry)],

@@ -28,6 +28,7 @@ from homeassistant.helpers import selector
 from homeassistant.helpers.network import NoURLAvailableError, get_url
 import probatio
 
+from .camera_flow import CameraSubentryFlow
 from .charging_flow import ChargingStationSubentryFlow
 from .community.access import (
     DEFAULT_TOLERANCE,
@@ -56,6 +57,7 @@ from .const import (
     DOMAIN,
     RELAY_NONE,
     SUBENTRY_TYPE_BUILDING,
+    SUBENTRY_TYPE_CAMERA,
     SUBENTRY_TYPE_CHARGING_STATION,
     SUBENTRY_TYPE_FACE_TERMINAL,
     SUBENTRY_TYPE_FIRE_PANEL,
@@ -112,6 +114,7 @@ class SmartCommunityConfigFlow(ConfigFlow, domain=DOMAIN):
             SUBENTRY_TYPE_FIRE_PANEL: FirePanelSubentryFlow,
             SUBENTRY_TYPE_SPEAKER_ZONE: SpeakerZoneSubentryFlow,
             SUBENTRY_TYPE_CHARGING_STATION: ChargingStationSubentryFlow,
+            SUBENTRY_TYPE_CAMERA: CameraSubentryFlow,
         }
 
     async def async_step_user(

@@ -86,3 +86,16 @@ DEFAULT_PORT_COUNT: Final = 10
 # Sessions are judged by the clock this often, besides on every reading.
 CHARGING_CHECK_SECONDS: Final = 10.0
 CHARGING_SAVE_DELAY_SECONDS: Final = 5.0
+
+# Recognising cameras (faces, plates, e-bikes) on the machine itself.
+SUBENTRY_TYPE_CAMERA: Final = "camera"
+CONF_STREAM_URL: Final = "stream_url"
+CONF_ROLE: Final = "role"
+# "lane:<subentry id>" or "door:<subentry id>:<door number>".
+CONF_LINK: Final = "link"
+CONF_ANALYSIS_RATE: Final = "analysis_rate"
+CONF_MODELS_FOLDER: Final = "models_folder"
+DEFAULT_ANALYSIS_RATE: Final = 2.0
+# The recognition runtime; not in the manifest, as it has no musl wheels.
+RECOGNITION_REQUIREMENT: Final = "ai-edge-litert==2.3.0"
+GALLERY_SAVE_DELAY_SECONDS: Final = 5.0

@@ -10,8 +10,9 @@ from homeassistant.util import dt as dt_util
 
 from .community.community import Community
 from .community.fire import FirePanel
-from .const import CONF_ALLOWED_SOURCES, CONF_PUSH_SECRET
+from .const import CONF_ALLOWED_SOURCES, CONF_PUSH_SECRET, CONF_STREAM_URL
 from .protocols.gb26875 import ServerStats
+from .recognition import camera_diagnostics
 from .runtime import SmartCommunityConfigEntry
 
 # Names, phone numbers, plates and notify targets identify people; credentials,
@@ -19,6 +20,7 @@ from .runtime import SmartCommunityConfigEntry
 # devices open doors.
 TO_REDACT = {
     CONF_HOST,
+    CONF_STREAM_URL,
     CONF_PASSWORD,
     CONF_USERNAME,
     "name",
@@ -134,6 +136,7 @@ async def async_get_config_entry_diagnostics(
         },
         "broadcast_zones": _broadcast_zones(community),
         "charging": _charging(community),
+        "recognition": camera_diagnostics(community),
         "tags": tags,
         "sample": async_redact_data(
             {

@@ -42,9 +42,12 @@ from .community.errors import CommunityError, CsvImportError
 from .community.models import Household
 from .community.paging import Broadcaster, SpeakerZone
 from .const import DOMAIN
-from .faces import FaceFileError
+from .faces import FaceFileError, check_face_picture
 from .protocols.isapi import IsapiError
 from .protocols.rtp_paging import Priority
+from .recognition import async_enrol_embedding
+from .vision.imaging import ImageDecodeError
+from .vision.pipeline import NoFaceError
 
 SERVICE_ADD_RESIDENT = "add_resident"
 SERVICE_UPDATE_RESIDENT = "update_resident"
@@ -89,6 +92,8 @@ ATTR_MODE = "mode"
 ATTR_ENCODING = "encoding"
 ATTR_CAMERA = "camera"
 ATTR_IMAGE = "image"
+# Forget a resident's earlier recognition photos instead of adding to them.
+ATTR_REPLACE = "replace"
 ATTR_DEVICE_ID = "device_id"
 ATTR_REASON = "reason"
 ATTR_MESSAGE = "message"
@@ -202,6 +207,7 @@ SCHEMAS: dict[str, probatio.Schema] = {
                 {probatio.Required("media_content_id"): cv.string},
                 extra=probatio.ALLOW_EXTRA,
             ),
+            probatio.Optional(ATTR_REPLACE, default=False): cv.boolean,
         }
     ),
     SERVICE_RESYNC_TERMINAL: probatio.Schema(
@@ -552,14 +558,34 @@ async def _enroll_face(call: ServiceCall) -> ServiceResponse:
             translation_placeholders={"community": community.name},
         )
     try:
+        check_face_picture(picture)
+        # Learnt first: a photo without a usable face changes nothing anywhere.
+        photos = await async_enrol_embedding(
+            hass,
+            community,
+            resident.resident_id,
+            picture,
+            replace=call.data[ATTR_REPLACE],
+        )
         await community.faces.put(resident.resident_id, picture)
-    except FaceFileError as err:
+    except (FaceFileError, ImageDecodeError) as err:
         raise ServiceValidationError(
             translation_domain=DOMAIN,
             translation_key="invalid_face_picture",
             translation_placeholders={"reason": str(err)},
         ) from err
-    return {"terminals": community.enrolment.face_changed(resident.resident_id)}
+    except NoFaceError as err:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="no_face_found",
+            translation_placeholders={"reason": str(err)},
+        ) from err
+    response: dict[str, Any] = {
+        "terminals": community.enrolment.face_changed(resident.resident_id)
+    }
+    if photos is not None:
+        response["recognition_photos"] = photos
+    return response
 
 
 async def _uploaded_image(hass: HomeAssistant, media_content_id: str) -> bytes:
