@@ -1,0 +1,1 @@
+"""Tests of the recognition models and the vision code."""
