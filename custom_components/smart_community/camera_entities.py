@@ -111,11 +111,13 @@ class RecognitionCamera(CameraWatchEntity, Camera):
     async def async_camera_image(
         self, width: int | None = None, height: int | None = None
     ) -> bytes | None:
-        """Encode the newest decoded frame."""
+        """Encode the newest decoded frame (converted and encoded off the loop)."""
+        return await self.hass.async_add_executor_job(self._newest_jpeg)
+
+    def _newest_jpeg(self) -> bytes | None:
+        """Take the newest frame and encode it; runs in a worker thread."""
         frame = self.watch.reader.latest()
-        if frame is None:
-            return None
-        return await self.hass.async_add_executor_job(encode_jpeg, frame.image)
+        return None if frame is None else encode_jpeg(frame.image)
 
 
 class CameraRecognitionEvent(CameraWatchEntity, EventEntity):

@@ -37,9 +37,12 @@ MAX_PLATES: Final = 4
 
 READER_HEIGHT: Final = 32
 READER_WIDTH: Final = 160
-# The reader crops a little beyond the corners: it was trained on text boxes
-# with some margin, and corners are rarely exact.
-CROP_MARGIN: Final = 0.06
+# How far beyond the detected corners the reader's crop reaches (a fraction of
+# the plate's size); the tuning plates read best with none.
+CROP_MARGIN: Final = 0.0
+# Boxes wider than high by less than this are not plates (a plate is about 3:1);
+# the detector's largest anchors fire on car bodies and road.
+MIN_PLATE_ASPECT: Final = 2.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,16 +161,33 @@ class PlateDetector:
             * anchors[:, None, 2:]
         ) * DETECTOR_SIZE
         found = []
-        for index in _nms(boxes, scores[chosen])[:MAX_PLATES]:
+        widths = boxes[:, 2] - boxes[:, 0]
+        heights = boxes[:, 3] - boxes[:, 1]
+        plausible = widths >= MIN_PLATE_ASPECT * np.maximum(heights, 1e-6)
+        ranked = [index for index in _nms(boxes, scores[chosen]) if plausible[index]]
+        for index in ranked[:MAX_PLATES]:
             frame_box = placement.to_frame(boxes[index].reshape(2, 2)).ravel()
             found.append(
                 PlateDetection(
                     box=(frame_box[0], frame_box[1], frame_box[2], frame_box[3]),
                     score=float(scores[chosen][index]),
-                    corners=placement.to_frame(corners[index]),
+                    corners=order_corners(placement.to_frame(corners[index])),
                 )
             )
         return found
+
+
+def order_corners(points: Points) -> Points:
+    """Sort four corners clockwise from the top left.
+
+    The bundled detector gives them from the bottom right; other models may
+    differ, so their order is read off where they are, by angle around the
+    centre (image y points down).
+    """
+    centre = points.mean(axis=0)
+    angles = np.arctan2(points[:, 1] - centre[1], points[:, 0] - centre[0])
+    ordered: Points = points[np.argsort(angles)]
+    return ordered
 
 
 def _padding_mask(
@@ -185,27 +205,26 @@ def _padding_mask(
 
 
 def rectify(image: Pixels, corners: Points) -> Pixels:
-    """Warp a plate flat to 32 pixels high, its width following its aspect ratio."""
+    """Warp a plate flat onto the reader's whole 160 x 32 input.
+
+    Stretched to the full width, not kept at its aspect ratio and padded: the
+    reader was trained on text filling its input, and reads rendered and real
+    plates far better so (34 of 40 tuning plates exact, against 20 padded).
+    """
     centre = corners.mean(axis=0)
     widened = centre + (corners - centre) * (1 + 2 * CROP_MARGIN)
-    top = float(np.linalg.norm(widened[1] - widened[0]))
-    bottom = float(np.linalg.norm(widened[2] - widened[3]))
-    left = float(np.linalg.norm(widened[3] - widened[0]))
-    right = float(np.linalg.norm(widened[2] - widened[1]))
-    height = max(left, right, 1.0)
-    width = int(
-        np.clip(round(READER_HEIGHT * max(top, bottom) / height), 8, READER_WIDTH)
-    )
     target = np.array(
         [
             [0, 0],
-            [width - 1, 0],
-            [width - 1, READER_HEIGHT - 1],
+            [READER_WIDTH - 1, 0],
+            [READER_WIDTH - 1, READER_HEIGHT - 1],
             [0, READER_HEIGHT - 1],
         ],
         dtype=np.float64,
     )
-    return warp_perspective(image, homography(target, widened), width, READER_HEIGHT)
+    return warp_perspective(
+        image, homography(target, widened), READER_WIDTH, READER_HEIGHT
+    )
 
 
 class PlateReader:

@@ -582,6 +582,10 @@ class StreamReader:
             ):
                 # FFmpeg reports a name it cannot resolve as a bare I/O error.
                 raise _SourceError(f"cannot resolve host {host}") from err
+            if isinstance(err, av.error.EOFError) and not self._is_file:
+                raise _SourceError(
+                    "the connection closed before the stream began"
+                ) from err
             raise _SourceError(self._describe(err)) from err
         with container:
             if not container.streams.video:
