@@ -1,0 +1,1 @@
+"""Pieces of the MJPEG camera: options, the media library, frame composition, framing."""
