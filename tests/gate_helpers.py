@@ -1,5 +1,6 @@
 """Build communities with gate lanes and car parks for the gate tests."""
 
+from collections.abc import Sequence
 from typing import Any, Final
 
 from homeassistant.config_entries import ConfigSubentryData
@@ -58,7 +59,9 @@ def lane_data(secret: str, direction: str, **changes: Any) -> dict[str, Any]:
 
 
 def gate_entry(
-    entry_lane: dict[str, Any] | None = None, capacity: int = 100
+    entry_lane: dict[str, Any] | None = None,
+    capacity: int = 100,
+    extra: Sequence[ConfigSubentryData] = (),
 ) -> MockConfigEntry:
     """Return a community with a car park, an entry lane and an exit lane."""
     return MockConfigEntry(
@@ -89,6 +92,7 @@ def gate_entry(
                 title="正门 出口",
                 unique_id=None,
             ),
+            *extra,
         ],
     )
 

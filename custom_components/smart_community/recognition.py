@@ -177,7 +177,14 @@ async def async_start_recognition(
     executor = ThreadPoolExecutor(
         INFERENCE_WORKERS, thread_name_prefix="smart_community_vision"
     )
-    entry.async_on_unload(partial(executor.shutdown, wait=False, cancel_futures=True))
+
+    async def async_shut_executor() -> None:
+        """Let a running inference finish and its threads end (after the cameras)."""
+        await hass.async_add_executor_job(
+            partial(executor.shutdown, wait=True, cancel_futures=True)
+        )
+
+    entry.async_on_unload(async_shut_executor)
     recognizers: dict[str | None, Recognizer | None] = {}
     runtime = await _async_runtime_ready(hass, entry)
     for subentry in cameras:
