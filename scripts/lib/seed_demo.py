@@ -16,7 +16,7 @@ from pathlib import Path
 import random
 import sys
 import time
-from typing import Any
+from typing import Any, Final
 
 import aiohttp
 from PIL import Image
@@ -182,6 +182,19 @@ async def enroll_demo_faces(
             },
         )
     return enrolled
+
+
+# What each simulated camera scene is, as a recognition camera's role.
+DEMO_CAMERA_ROLES: Final = {"door": "door", "gate": "gate_lane", "elevator": "elevator"}
+
+
+def _demo_stream_url(device: dict[str, Any]) -> str:
+    """Return a simulated camera's MJPEG address, with its credentials if it has any."""
+    options = device["options"]
+    credentials = ""
+    if options.get("username"):
+        credentials = f"{options['username']}:{options['password']}@"
+    return f"http://{credentials}{device['host']}:{device['port']}/mjpeg"
 
 
 def demo_plates() -> list[str]:
@@ -547,6 +560,16 @@ class HomeAssistantClient:
                 if device["building"] is not None:
                     form["building"] = device["building"]
                 result = await self.subentry_flow(entry_id, "charging_station", form)
+            elif device["kind"] == "camera":
+                form = {
+                    "name": device["name"],
+                    "stream_url": _demo_stream_url(device),
+                    "role": DEMO_CAMERA_ROLES.get(options.get("scene"), "general"),
+                    "analysis_rate": 2,
+                }
+                if device["building"] is not None:
+                    form["building"] = device["building"]
+                result = await self.subentry_flow(entry_id, "camera", form)
             else:
                 continue
             result = await self.finish_flow(result)
