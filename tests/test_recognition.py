@@ -40,13 +40,14 @@ from custom_components.smart_community.const import (
     CONF_STREAM_URL,
     DOMAIN,
     SUBENTRY_TYPE_CAMERA,
+    SUBENTRY_TYPE_FACE_TERMINAL,
 )
 from simulator.scenario import SCENARIO_DIR
 from tests.simulator_harness import SimulatorProcess, StartSimulator
 
 from .conftest import COMMUNITY_NAME, add_resident, building_subentry, call
 from .gate_helpers import ENTRY_LANE, gate_entry
-from .test_face_terminal import wait_for
+from .test_face_terminal import QUICK, terminal_data, wait_for
 
 MEDIA: Final = Path(__file__).resolve().parent.parent / "simulator" / "media"
 CAMERA_ID: Final = "camera-1"
@@ -67,6 +68,14 @@ def photos_by_identity() -> dict[str, list[str]]:
     for face in media_index()["faces"]:
         people.setdefault(face["identity"], []).append(face["file"])
     return {person: sorted(files) for person, files in sorted(people.items())}
+
+
+def resident_and_stranger() -> tuple[list[str], list[str]]:
+    """Pick a person with several photos and somebody else."""
+    people = photos_by_identity()
+    resident = max(people, key=lambda person: len(people[person]))
+    stranger = next(person for person in people if person != resident)
+    return people[resident], people[stranger]
 
 
 def camera_subentry(url: str, role: str, **changes: Any) -> ConfigSubentryData:
@@ -206,8 +215,7 @@ async def test_enrolled_resident_is_recognised_and_a_stranger_is_not(
     await show(sim, None)
     await set_up(hass, camera_entry(camera_subentry(stream_url(sim), "door")))
     entry = hass.config_entries.async_entries(DOMAIN)[0]
-    people = photos_by_identity()
-    resident_photos, stranger_photos = list(people.values())[:2]
+    resident_photos, stranger_photos = resident_and_stranger()
     resident_id = await add_resident(hass, entry, name="李四", building="1")
     answer = await call(
         hass,
@@ -506,3 +514,66 @@ async def test_diagnostics_hide_stream_credentials(
     assert camera["url"].startswith("http://**@127.0.0.1:")
     assert diagnostics["recognition"]["recognition_available"] is True
     await asyncio.sleep(0)
+
+
+async def test_a_recognised_resident_opens_the_linked_door(
+    hass: HomeAssistant,
+    start_simulator: StartSimulator,
+    tmp_path: Path,
+    photo_dir: Path,
+) -> None:
+    """A door camera opens its terminal's door for a resident of that building."""
+    scenario = json.loads(camera_scenario(tmp_path, "door").read_text("utf-8"))
+    scenario["devices"].append(
+        {
+            "id": "face-1",
+            "kind": "face_terminal",
+            "building": "1",
+            "name": "1号楼 单元门禁",
+            "options": QUICK,
+        }
+    )
+    path = tmp_path / "door.json"
+    path.write_text(json.dumps(scenario, ensure_ascii=False), "utf-8")
+    sim = start_simulator(str(path))
+    await show(sim, None)
+    terminal = ConfigSubentryData(
+        data=terminal_data(sim),
+        subentry_id="terminal-1",
+        subentry_type=SUBENTRY_TYPE_FACE_TERMINAL,
+        title="1号楼 单元门禁",
+        unique_id="face_terminal_SIM-FACE-0101",
+    )
+    camera = camera_subentry(
+        stream_url(sim), "door", **{CONF_LINK: "door:terminal-1:1"}
+    )
+    await set_up(hass, camera_entry(terminal, camera))
+    entry = hass.config_entries.async_entries(DOMAIN)[0]
+    resident_photos, _ = resident_and_stranger()
+    resident_id = await add_resident(hass, entry, name="孙八", building="1")
+    await call(
+        hass,
+        "enroll_face",
+        entry,
+        resident_id=resident_id,
+        path=str(photo_dir / resident_photos[0]),
+    )
+    log = EventLog(hass)
+    await show(sim, resident_photos[-1])
+    recognised = await wait_for_event(hass, log, "face_recognized")
+    assert recognised["resident_id"] == resident_id
+    assert recognised["opened"] is True
+
+    # The terminal logs the remote open, which comes back as its access event.
+    access = er.async_get(hass).async_get_entity_id(
+        "event", DOMAIN, "terminal-1_access"
+    )
+    assert access is not None
+    await wait_for(
+        hass,
+        lambda: (
+            hass.states.get(access).attributes.get("event_type") == "access_granted"
+        ),
+        RECOGNITION_SECONDS,
+    )
+    log.close()
