@@ -4,6 +4,7 @@ Platform modules call the ``async_add_*`` functions; one module keeps what a
 camera shows in Home Assistant together.
 """
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Final, override
 
@@ -16,6 +17,7 @@ from homeassistant.components.image import ImageEntity
 from homeassistant.config_entries import ConfigSubentry
 from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers.entity import Entity
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .community.cameras import (
@@ -275,17 +277,31 @@ class CameraStreamConnected(CameraWatchEntity, BinarySensorEntity):
         return {"error": self.watch.reader.last_error}
 
 
+type CameraEntityFactory = Callable[
+    [HomeAssistant, SmartCommunityConfigEntry, ConfigSubentry], Entity
+]
+
+
+def _add_per_camera(
+    hass: HomeAssistant,
+    entry: SmartCommunityConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+    factory: CameraEntityFactory,
+) -> None:
+    """Add one entity of a kind to every recognising camera."""
+    for subentry in _cameras(entry):
+        async_add_entities(
+            [factory(hass, entry, subentry)], config_subentry_id=subentry.subentry_id
+        )
+
+
 def async_add_camera_cameras(
     hass: HomeAssistant,
     entry: SmartCommunityConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add the camera entity of every recognising camera."""
-    for subentry in _cameras(entry):
-        async_add_entities(
-            [RecognitionCamera(hass, entry, subentry)],
-            config_subentry_id=subentry.subentry_id,
-        )
+    _add_per_camera(hass, entry, async_add_entities, RecognitionCamera)
 
 
 def async_add_camera_events(
@@ -294,11 +310,7 @@ def async_add_camera_events(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add the recognition event of every camera."""
-    for subentry in _cameras(entry):
-        async_add_entities(
-            [CameraRecognitionEvent(hass, entry, subentry)],
-            config_subentry_id=subentry.subentry_id,
-        )
+    _add_per_camera(hass, entry, async_add_entities, CameraRecognitionEvent)
 
 
 def async_add_camera_images(
@@ -307,11 +319,7 @@ def async_add_camera_images(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add the last-match image of every camera."""
-    for subentry in _cameras(entry):
-        async_add_entities(
-            [LastMatchImage(hass, entry, subentry)],
-            config_subentry_id=subentry.subentry_id,
-        )
+    _add_per_camera(hass, entry, async_add_entities, LastMatchImage)
 
 
 def async_add_camera_binary_sensors(
