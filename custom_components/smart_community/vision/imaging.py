@@ -88,9 +88,15 @@ def sample_bilinear(image: Pixels, xs: Points, ys: Points) -> Pixels:
     y0i = np.clip(y0.astype(np.intp), 0, height - 1)
     x1i = np.clip(x0i + 1, 0, width - 1)
     y1i = np.clip(y0i + 1, 0, height - 1)
-    source = image.astype(np.float32, copy=False)
-    top = source[y0i, x0i] * (1 - fx) + source[y0i, x1i] * fx
-    bottom = source[y1i, x0i] * (1 - fx) + source[y1i, x1i] * fx
+
+    # Only the sampled pixels become floats, not the whole frame.
+    def taps(
+        ys: npt.NDArray[np.intp], xs: npt.NDArray[np.intp]
+    ) -> npt.NDArray[np.float32]:
+        return image[ys, xs].astype(np.float32)
+
+    top = taps(y0i, x0i) * (1 - fx) + taps(y0i, x1i) * fx
+    bottom = taps(y1i, x0i) * (1 - fx) + taps(y1i, x1i) * fx
     values = top * (1 - fy) + bottom * fy
     values[~inside] = 0
     pixels: Pixels = np.clip(values + 0.5, 0, 255).astype(np.uint8)

@@ -163,7 +163,17 @@ class PlateDetector:
         found = []
         widths = boxes[:, 2] - boxes[:, 0]
         heights = boxes[:, 3] - boxes[:, 1]
-        plausible = widths >= MIN_PLATE_ASPECT * np.maximum(heights, 1e-6)
+        # The detector also fires on the letterbox padding; a plate's centre
+        # lies inside the picture.
+        centres_x = (boxes[:, 0] + boxes[:, 2]) / 2
+        centres_y = (boxes[:, 1] + boxes[:, 3]) / 2
+        inside = (
+            (centres_x >= placement.pad_x)
+            & (centres_x <= DETECTOR_SIZE - placement.pad_x)
+            & (centres_y >= placement.pad_y)
+            & (centres_y <= DETECTOR_SIZE - placement.pad_y)
+        )
+        plausible = inside & (widths >= MIN_PLATE_ASPECT * np.maximum(heights, 1e-6))
         ranked = [index for index in _nms(boxes, scores[chosen]) if plausible[index]]
         for index in ranked[:MAX_PLATES]:
             frame_box = placement.to_frame(boxes[index].reshape(2, 2)).ravel()
