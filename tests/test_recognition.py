@@ -47,6 +47,7 @@ from tests.simulator_harness import SimulatorProcess, StartSimulator
 
 from .conftest import COMMUNITY_NAME, add_resident, building_subentry, call
 from .gate_helpers import ENTRY_LANE, gate_entry
+from .safety_helpers import free_port
 from .test_face_terminal import QUICK, terminal_data, wait_for
 
 MEDIA: Final = Path(__file__).resolve().parent.parent / "simulator" / "media"
@@ -442,7 +443,7 @@ async def test_camera_flow(
         },
     )
     assert result["errors"] == {CONF_MODELS_FOLDER: "models_folder_missing"}
-    closed = f"http://127.0.0.1:{free_tcp_port()}/mjpeg"
+    closed = f"http://127.0.0.1:{free_port()}/mjpeg"
     result = await configure(hass, result, base | {CONF_STREAM_URL: closed})
     assert result["errors"] == {"base": "cannot_open_stream"}
     assert result["description_placeholders"]["error"]
@@ -485,13 +486,6 @@ async def configure(
     return await hass.config_entries.subentries.async_configure(
         result["flow_id"], user_input
     )
-
-
-def free_tcp_port() -> int:
-    """Return a port nobody listens on."""
-    from .safety_helpers import free_port
-
-    return free_port()
 
 
 async def test_diagnostics_hide_stream_credentials(

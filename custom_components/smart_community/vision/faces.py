@@ -17,6 +17,7 @@ import numpy.typing as npt
 from .imaging import (
     Pixels,
     Points,
+    box_iou,
     invert_affine,
     letterbox,
     similarity_transform,
@@ -122,19 +123,6 @@ class FaceDetector:
         return faces
 
 
-def _iou(box: Points, boxes: Points) -> npt.NDArray[np.float64]:
-    """Intersection over union of one box with many."""
-    left = np.maximum(box[0], boxes[:, 0])
-    top = np.maximum(box[1], boxes[:, 1])
-    right = np.minimum(box[2], boxes[:, 2])
-    bottom = np.minimum(box[3], boxes[:, 3])
-    intersection = np.clip(right - left, 0, None) * np.clip(bottom - top, 0, None)
-    area = (box[2] - box[0]) * (box[3] - box[1])
-    areas = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
-    union = area + areas - intersection
-    return np.where(union > 0, intersection / np.maximum(union, 1e-12), 0.0)
-
-
 def _weighted_nms(
     boxes: Points, keypoints: Points, scores: npt.NDArray[np.float64]
 ) -> list[tuple[Points, Points, float]]:
@@ -148,7 +136,7 @@ def _weighted_nms(
     merged = []
     while remaining.size:
         best = remaining[0]
-        overlaps = _iou(boxes[best], boxes[remaining]) > NMS_IOU
+        overlaps = box_iou(boxes[best], boxes[remaining]) > NMS_IOU
         cluster = remaining[overlaps]
         weights = scores[cluster] / scores[cluster].sum()
         merged.append(

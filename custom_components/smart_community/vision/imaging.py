@@ -170,3 +170,37 @@ def homography(source: Points, target: Points) -> Points:
         values.extend([u, v])
     solution = np.linalg.solve(np.array(rows, dtype=np.float64), np.array(values))
     return np.append(solution, 1.0).reshape(3, 3)
+
+
+def box_iou(box: Points, boxes: Points) -> npt.NDArray[np.float64]:
+    """Intersection over union of one (left, top, right, bottom) box with many."""
+    left = np.maximum(box[0], boxes[:, 0])
+    top = np.maximum(box[1], boxes[:, 1])
+    right = np.minimum(box[2], boxes[:, 2])
+    bottom = np.minimum(box[3], boxes[:, 3])
+    intersection = np.clip(right - left, 0, None) * np.clip(bottom - top, 0, None)
+    area = (box[2] - box[0]) * (box[3] - box[1])
+    areas = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
+    union = area + areas - intersection
+    return np.where(union > 0, intersection / np.maximum(union, 1e-12), 0.0)
+
+
+def suppress_overlaps(
+    boxes: Points,
+    scores: npt.NDArray[np.float64],
+    threshold: float,
+    groups: npt.NDArray[np.intp] | None = None,
+) -> list[int]:
+    """Keep the best of boxes overlapping by more than ``threshold``, best first.
+
+    With ``groups`` (e.g. classes), only boxes of the same group suppress each other.
+    """
+    kept: list[int] = []
+    for index in np.argsort(-scores):
+        rivals = np.array(kept, dtype=np.intp)
+        if groups is not None and rivals.size:
+            rivals = rivals[groups[rivals] == groups[index]]
+        if rivals.size and (box_iou(boxes[index], boxes[rivals]) > threshold).any():
+            continue
+        kept.append(int(index))
+    return kept

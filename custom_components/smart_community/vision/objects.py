@@ -11,7 +11,7 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
-from .imaging import Pixels, letterbox
+from .imaging import Pixels, letterbox, suppress_overlaps
 from .runner import ModelContractError, ModelRunner
 
 DETECTOR_SIZE: Final = 416
@@ -115,7 +115,7 @@ class ObjectDetector:
         all_scores = np.concatenate(scores)
         all_classes = np.concatenate(classes)
         found = []
-        for index in _class_nms(all_boxes, all_scores, all_classes):
+        for index in suppress_overlaps(all_boxes, all_scores, NMS_IOU, all_classes):
             frame_box = placement.to_frame(all_boxes[index].reshape(2, 2)).ravel()
             found.append(
                 ObjectDetection(
@@ -138,33 +138,3 @@ def _pick(
                 values = 1.0 / (1.0 + np.exp(-values))
             return values
     raise ModelContractError(f"no output of shape ({cells}, {width})")
-
-
-def _class_nms(
-    boxes: npt.NDArray[np.float64],
-    scores: npt.NDArray[np.float64],
-    classes: npt.NDArray[np.intp],
-) -> list[int]:
-    """Keep the best of overlapping boxes of the same class, best first."""
-    kept: list[int] = []
-    for index in np.argsort(-scores):
-        box = boxes[index]
-        duplicate = False
-        for other in kept:
-            if classes[other] != classes[index]:
-                continue
-            candidate = boxes[other]
-            width = min(box[2], candidate[2]) - max(box[0], candidate[0])
-            height = min(box[3], candidate[3]) - max(box[1], candidate[1])
-            overlap = max(width, 0.0) * max(height, 0.0)
-            union = (
-                (box[2] - box[0]) * (box[3] - box[1])
-                + (candidate[2] - candidate[0]) * (candidate[3] - candidate[1])
-                - overlap
-            )
-            if union > 0 and overlap / union > NMS_IOU:
-                duplicate = True
-                break
-        if not duplicate:
-            kept.append(int(index))
-    return kept

@@ -17,7 +17,15 @@ import numpy as np
 import numpy.typing as npt
 
 from ..community.plates import PlateKind, classify_plate
-from .imaging import Letterbox, Pixels, Points, homography, letterbox, warp_perspective
+from .imaging import (
+    Letterbox,
+    Pixels,
+    Points,
+    homography,
+    letterbox,
+    suppress_overlaps,
+    warp_perspective,
+)
 from .runner import ModelRunner
 
 DETECTOR_SIZE: Final = 640
@@ -92,31 +100,6 @@ def _anchors() -> Points:
 _ANCHORS: Final = _anchors()
 
 
-def _nms(boxes: Points, scores: npt.NDArray[np.float64]) -> list[int]:
-    """Keep the best of overlapping boxes."""
-    order = list(np.argsort(-scores))
-    kept: list[int] = []
-    while order:
-        best = order.pop(0)
-        kept.append(best)
-        box = boxes[best]
-        survivors = []
-        for other in order:
-            candidate = boxes[other]
-            width = min(box[2], candidate[2]) - max(box[0], candidate[0])
-            height = min(box[3], candidate[3]) - max(box[1], candidate[1])
-            overlap = max(width, 0) * max(height, 0)
-            union = (
-                (box[2] - box[0]) * (box[3] - box[1])
-                + (candidate[2] - candidate[0]) * (candidate[3] - candidate[1])
-                - overlap
-            )
-            if union <= 0 or overlap / union <= NMS_IOU:
-                survivors.append(other)
-        order = survivors
-    return kept
-
-
 class PlateDetector:
     """Find plates and their corners on a letterboxed 640 x 640 copy of a frame."""
 
@@ -174,7 +157,11 @@ class PlateDetector:
             & (centres_y <= DETECTOR_SIZE - placement.pad_y)
         )
         plausible = inside & (widths >= MIN_PLATE_ASPECT * np.maximum(heights, 1e-6))
-        ranked = [index for index in _nms(boxes, scores[chosen]) if plausible[index]]
+        ranked = [
+            index
+            for index in suppress_overlaps(boxes, scores[chosen], NMS_IOU)
+            if plausible[index]
+        ]
         for index in ranked[:MAX_PLATES]:
             frame_box = placement.to_frame(boxes[index].reshape(2, 2)).ravel()
             found.append(
