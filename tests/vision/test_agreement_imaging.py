@@ -10,8 +10,9 @@ from custom_components.smart_community.vision.imaging import (
     encode_jpeg,
     homography,
     invert_affine,
-    letterbox,
+    model_input,
     similarity_transform,
+    suppress_overlaps,
     warp_affine,
     warp_perspective,
 )
@@ -46,15 +47,64 @@ def test_agreement_refuses_zero_votes() -> None:
         Agreement(votes=0)
 
 
-def test_letterbox_maps_points_back_to_the_frame() -> None:
+def test_model_input_maps_points_back_to_the_frame() -> None:
     """A point in the model's square lands where it was in the frame."""
     frame = np.zeros((720, 1280, 3), dtype=np.uint8)
     frame[100:110, 200:210] = 255
-    square, placement = letterbox(frame, 640)
-    assert square.shape == (640, 640, 3)
-    ys, xs = np.nonzero(square[:, :, 0] > 128)
+    tensor, placement = model_input(
+        frame, 640, mean_rgb=(0.0, 0.0, 0.0), std_rgb=(1.0, 1.0, 1.0)
+    )
+    assert tensor.shape == (1, 640, 640, 3)
+    ys, xs = np.nonzero(tensor[0, :, :, 0] > 128)
     centre = placement.to_frame(np.array([[xs.mean(), ys.mean()]]))[0]
     assert centre == pytest.approx([204.5, 104.5], abs=2)
+
+
+def test_model_input_normalises_in_the_model_channel_order() -> None:
+    """Pixels become (value - mean) / std, BGR when asked; padding is the fill."""
+    frame = np.zeros((360, 640, 3), dtype=np.uint8)
+    frame[...] = (200, 100, 50)
+    tensor, placement = model_input(
+        frame,
+        64,
+        mean_rgb=(100.0, 50.0, 25.0),
+        std_rgb=(2.0, 1.0, 0.5),
+        bgr=True,
+        fill_rgb=(100, 50, 25),
+    )
+    assert (placement.pad_x, placement.pad_y) == (0, 14)
+    assert tensor[0, 32, 32] == pytest.approx([50.0, 50.0, 50.0])
+    # The mean colour pads, and normalises to zero, above and below.
+    assert not tensor[0, :14].any()
+    assert not tensor[0, 50:].any()
+
+
+def test_model_input_reuses_one_buffer_per_thread() -> None:
+    """A second call of the same size overwrites the first one's padding too."""
+    wide = np.full((10, 40, 3), 255, dtype=np.uint8)
+    tall = np.full((40, 10, 3), 255, dtype=np.uint8)
+    first, _ = model_input(wide, 40, mean_rgb=(0, 0, 0), std_rgb=(1, 1, 1))
+    second, placement = model_input(tall, 40, mean_rgb=(0, 0, 0), std_rgb=(1, 1, 1))
+    assert first is second
+    assert placement.pad_x == 15
+    assert not second[0, :, :15].any()
+    assert (second[0, :, 15:25] == 255).all()
+
+
+def test_suppress_overlaps_keeps_the_best_of_each_group() -> None:
+    """Overlapping boxes keep their best; other groups and far boxes survive."""
+    boxes = np.array(
+        [
+            [0.0, 0.0, 10.0, 10.0],
+            [1.0, 1.0, 11.0, 11.0],
+            [50.0, 50.0, 60.0, 60.0],
+            [0.5, 0.5, 10.5, 10.5],
+        ]
+    )
+    scores = np.array([0.8, 0.9, 0.5, 0.7])
+    assert suppress_overlaps(boxes, scores, 0.5) == [1, 2]
+    groups = np.array([0, 0, 0, 1])
+    assert suppress_overlaps(boxes, scores, 0.5, groups) == [1, 3, 2]
 
 
 def test_similarity_transform_recovers_rotation_scale_and_shift() -> None:
@@ -85,6 +135,24 @@ def test_warps_sample_the_right_pixels() -> None:
     # Outside the frame reads as black.
     shifted = np.array([[1.0, 0.0, 100.0], [0.0, 1.0, 0.0]])
     assert not warp_affine(frame, shifted, 30, 20).any()
+
+
+def test_warps_read_the_right_region_of_a_large_frame() -> None:
+    """A shifted warp copies that region; half a pixel averages neighbours."""
+    frame = (np.arange(200 * 300 * 3) % 251).astype(np.uint8).reshape(200, 300, 3)
+    shifted = np.array([[1.0, 0.0, 120.0], [0.0, 1.0, 70.0]])
+    assert np.array_equal(warp_affine(frame, shifted, 40, 30), frame[70:100, 120:160])
+    ramp = np.repeat(np.arange(0, 200, 10, dtype=np.uint8), 3).reshape(1, 20, 3)
+    ramp = np.repeat(ramp, 4, axis=0)
+    half = np.array([[1.0, 0.0, 5.5], [0.0, 1.0, 1.0]])
+    assert warp_affine(ramp, half, 4, 2)[0, :, 0].tolist() == [55, 65, 75, 85]
+
+
+def test_warps_refuse_a_view_over_the_horizon() -> None:
+    """A homography that sends part of the output behind the camera is refused."""
+    folding = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [-0.1, 0.0, 1.0]])
+    with pytest.raises(ValueError, match="horizon"):
+        warp_perspective(np.zeros((20, 30, 3), dtype=np.uint8), folding, 30, 20)
 
 
 def test_pictures_round_trip_and_garbage_is_refused() -> None:

@@ -16,6 +16,7 @@ from custom_components.smart_community.vision.pipeline import (
     NoFaceError,
     Recognizer,
     Task,
+    interpreter_threads,
 )
 from custom_components.smart_community.vision.plates import PlateDetector
 from custom_components.smart_community.vision.runner import (
@@ -106,3 +107,11 @@ def test_a_portrait_without_a_face_is_refused() -> None:
     }
     assert runners[ModelName.PLATE_READER].invocations == 0
     assert runners[ModelName.OBJECT_DETECTOR].invocations == 1
+
+
+def test_one_camera_gets_two_threads_per_model_and_more_cameras_one() -> None:
+    """A lone camera splits each invoke over both cores; several run side by side."""
+    assert interpreter_threads(0) == 2
+    assert interpreter_threads(1) == 2
+    assert interpreter_threads(2) == 1
+    assert interpreter_threads(4) == 1

@@ -19,13 +19,15 @@ from .imaging import (
     Points,
     box_iou,
     invert_affine,
-    letterbox,
+    model_input,
     similarity_transform,
     warp_affine,
 )
 from .runner import ModelRunner
 
 DETECTOR_SIZE: Final = 192
+# BlazeFace takes pixels scaled to [-1, 1].
+PIXEL_MIDDLE: Final = (127.5, 127.5, 127.5)
 # Full range: one anchor per cell of a 48 x 48 grid (stride 4).
 DETECTOR_GRID: Final = 48
 DETECTOR_VALUES: Final = 16
@@ -95,8 +97,9 @@ class FaceDetector:
 
     def detect(self, image: Pixels) -> list[FaceDetection]:
         """Find the faces in a frame, best first."""
-        square, placement = letterbox(image, DETECTOR_SIZE)
-        tensor = square.astype(np.float32)[None] / 127.5 - 1.0
+        tensor, placement = model_input(
+            image, DETECTOR_SIZE, mean_rgb=PIXEL_MIDDLE, std_rgb=PIXEL_MIDDLE
+        )
         outputs = self.runner.run(tensor)
         regressors = self.runner.output_by_shape(outputs, DETECTOR_VALUES)[0]
         raw_scores = self.runner.output_by_shape(outputs, 1)[0, :, 0]

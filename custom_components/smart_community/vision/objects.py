@@ -11,15 +11,15 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
-from .imaging import Pixels, letterbox, suppress_overlaps
+from .imaging import Pixels, model_input, suppress_overlaps
 from .runner import ModelContractError, ModelRunner
 
 DETECTOR_SIZE: Final = 416
 STRIDES: Final = (8, 16, 32)
 BINS: Final = 11
-# NanoDet's training normalisation, BGR.
-MEAN_BGR: Final = (103.53, 116.28, 123.675)
-STD_BGR: Final = (57.375, 57.12, 58.395)
+# NanoDet's training normalisation (it takes BGR).
+MEAN_RGB: Final = (123.675, 116.28, 103.53)
+STD_RGB: Final = (58.395, 57.12, 57.375)
 DEFAULT_MIN_SCORE: Final = 0.35
 NMS_IOU: Final = 0.5
 
@@ -81,12 +81,16 @@ class ObjectDetector:
 
     def detect(self, image: Pixels) -> list[ObjectDetection]:
         """Find objects in a frame, best first."""
-        square, placement = letterbox(image, DETECTOR_SIZE)
-        tensor = (square[:, :, ::-1].astype(np.float32) - MEAN_BGR) / STD_BGR
-        tensor = tensor[None].astype(np.float32)
+        tensor, placement = model_input(
+            image,
+            DETECTOR_SIZE,
+            mean_rgb=MEAN_RGB,
+            std_rgb=STD_RGB,
+            bgr=True,
+        )
         if self._channels_first:
-            tensor = tensor.transpose(0, 3, 1, 2)
-        outputs = self.runner.run(np.ascontiguousarray(tensor))
+            tensor = np.ascontiguousarray(tensor.transpose(0, 3, 1, 2))
+        outputs = self.runner.run(tensor)
         boxes: list[npt.NDArray[np.float64]] = []
         scores: list[npt.NDArray[np.float64]] = []
         classes: list[npt.NDArray[np.intp]] = []

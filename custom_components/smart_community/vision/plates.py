@@ -14,15 +14,13 @@ from pathlib import Path
 from typing import Final
 
 import numpy as np
-import numpy.typing as npt
 
 from ..community.plates import PlateKind, classify_plate
 from .imaging import (
-    Letterbox,
     Pixels,
     Points,
     homography,
-    letterbox,
+    model_input,
     suppress_overlaps,
     warp_perspective,
 )
@@ -35,9 +33,8 @@ ANCHOR_STRIDES: Final = (8, 16, 32)
 # Box and corner offsets are scaled by these at training time.
 CENTRE_VARIANCE: Final = 0.1
 SIZE_VARIANCE: Final = 0.2
-# BGR channel means the detector was trained with; padding uses them so it
-# reads as zero.
-DETECTOR_MEAN_BGR: Final = (104.0, 117.0, 123.0)
+# Channel means the detector was trained with (it takes BGR, unscaled).
+DETECTOR_MEAN_RGB: Final = (123.0, 117.0, 104.0)
 DEFAULT_MIN_SCORE: Final = 0.7
 NMS_IOU: Final = 0.4
 # At most this many plates per frame are read (the best-scored ones).
@@ -117,29 +114,31 @@ class PlateDetector:
 
     def detect(self, image: Pixels) -> list[PlateDetection]:
         """Find the plates in a frame, best first."""
-        mean_rgb = tuple(round(value) for value in reversed(DETECTOR_MEAN_BGR))
-        square, placement = letterbox(image, DETECTOR_SIZE, fill=0)
-        pad = _padding_mask(placement, image.shape[:2])
-        square[pad] = mean_rgb
-        tensor = square[None, :, :, ::-1].astype(np.float32) - np.array(
-            DETECTOR_MEAN_BGR, dtype=np.float32
+        # Padded with the mean colour, which the model sees as zero.
+        tensor, placement = model_input(
+            image,
+            DETECTOR_SIZE,
+            mean_rgb=DETECTOR_MEAN_RGB,
+            std_rgb=(1.0, 1.0, 1.0),
+            bgr=True,
+            fill_rgb=DETECTOR_MEAN_RGB,
         )
         outputs = self.runner.run(tensor)
-        offsets = self.runner.output_by_shape(outputs, 4)[0].astype(np.float64)
-        scores = self.runner.output_by_shape(outputs, 2)[0, :, 1].astype(np.float64)
-        corner_offsets = self.runner.output_by_shape(outputs, 8)[0].astype(np.float64)
+        scores = self.runner.output_by_shape(outputs, 2)[0, :, 1]
         chosen = np.flatnonzero(scores >= self.min_score)
         if chosen.size == 0:
             return []
+        # Only the few anchors above the threshold are decoded, in float64.
+        offsets = self.runner.output_by_shape(outputs, 4)[0, chosen].astype(np.float64)
+        corner_offsets = self.runner.output_by_shape(outputs, 8)[0, chosen]
+        chosen_scores = scores[chosen].astype(np.float64)
         anchors = _ANCHORS[chosen]
-        centres = (
-            anchors[:, :2] + offsets[chosen, :2] * CENTRE_VARIANCE * anchors[:, 2:]
-        )
-        sizes = anchors[:, 2:] * np.exp(offsets[chosen, 2:] * SIZE_VARIANCE)
+        centres = anchors[:, :2] + offsets[:, :2] * CENTRE_VARIANCE * anchors[:, 2:]
+        sizes = anchors[:, 2:] * np.exp(offsets[:, 2:] * SIZE_VARIANCE)
         boxes = np.hstack([centres - sizes / 2, centres + sizes / 2]) * DETECTOR_SIZE
         corners = (
             anchors[:, None, :2]
-            + corner_offsets[chosen].reshape(-1, 4, 2)
+            + corner_offsets.astype(np.float64).reshape(-1, 4, 2)
             * CENTRE_VARIANCE
             * anchors[:, None, 2:]
         ) * DETECTOR_SIZE
@@ -159,7 +158,7 @@ class PlateDetector:
         plausible = inside & (widths >= MIN_PLATE_ASPECT * np.maximum(heights, 1e-6))
         ranked = [
             index
-            for index in suppress_overlaps(boxes, scores[chosen], NMS_IOU)
+            for index in suppress_overlaps(boxes, chosen_scores, NMS_IOU)
             if plausible[index]
         ]
         for index in ranked[:MAX_PLATES]:
@@ -167,7 +166,7 @@ class PlateDetector:
             found.append(
                 PlateDetection(
                     box=(frame_box[0], frame_box[1], frame_box[2], frame_box[3]),
-                    score=float(scores[chosen][index]),
+                    score=float(chosen_scores[index]),
                     corners=order_corners(placement.to_frame(corners[index])),
                 )
             )
@@ -185,20 +184,6 @@ def order_corners(points: Points) -> Points:
     angles = np.arctan2(points[:, 1] - centre[1], points[:, 0] - centre[0])
     ordered: Points = points[np.argsort(angles)]
     return ordered
-
-
-def _padding_mask(
-    placement: Letterbox, shape: tuple[int, ...]
-) -> npt.NDArray[np.bool_]:
-    """Mark the letterbox's padding in the model's square."""
-    mask = np.ones((DETECTOR_SIZE, DETECTOR_SIZE), dtype=np.bool_)
-    height = round(shape[0] * placement.scale)
-    width = round(shape[1] * placement.scale)
-    mask[
-        placement.pad_y : placement.pad_y + height,
-        placement.pad_x : placement.pad_x + width,
-    ] = False
-    return mask
 
 
 def rectify(image: Pixels, corners: Points) -> Pixels:
