@@ -6,6 +6,7 @@ from homeassistant.helpers import config_validation as cv, device_registry as dr
 from homeassistant.helpers.dispatcher import async_dispatcher_send
 from homeassistant.helpers.typing import ConfigType
 
+from .activity import async_start_activity
 from .broadcast import async_start_broadcast
 from .charging import async_remove_charging_store, async_start_charging
 from .community.community import Community
@@ -72,6 +73,7 @@ async def async_setup_entry(
     await async_start_broadcast(hass, entry)
     await async_start_charging(hass, entry)
     await async_start_recognition(hass, entry)
+    await async_start_activity(hass, entry)
 
     entry.async_on_unload(registry.add_listener(store.async_schedule_save))
     entry.async_on_unload(store.async_close)

@@ -14,6 +14,7 @@ from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
+from .activity_entities import InactiveBinarySensor, async_add_resident_entities
 from .camera_entities import async_add_camera_binary_sensors
 from .charging_entities import async_add_charging_binary_sensors
 from .community.fire import FireComponent, FirePanel
@@ -46,6 +47,7 @@ async def async_setup_entry(
     A fire panel's components get their sensors as they first report.
     """
     async_add_charging_binary_sensors(hass, entry, async_add_entities)
+    async_add_resident_entities(hass, entry, async_add_entities, InactiveBinarySensor)
     async_add_camera_binary_sensors(hass, entry, async_add_entities)
     for subentry in entry.get_subentries_of_type(SUBENTRY_TYPE_FACE_TERMINAL):
         hub = entry.runtime_data.terminals[subentry.subentry_id]

@@ -7,6 +7,7 @@ from homeassistant.config_entries import ConfigSubentry
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
+from .activity_entities import SosEvent, async_add_resident_entities
 from .camera_entities import async_add_camera_events
 from .charging_entities import async_add_charging_events
 from .community.fire import ComponentAlarm, ComponentEvent, FireComponent, FirePanel
@@ -60,6 +61,7 @@ async def async_setup_entry(
 ) -> None:
     """Add an access event entity per face terminal and a plate event per lane."""
     async_add_charging_events(hass, entry, async_add_entities)
+    async_add_resident_entities(hass, entry, async_add_entities, SosEvent)
     async_add_camera_events(hass, entry, async_add_entities)
     for subentry in entry.get_subentries_of_type(SUBENTRY_TYPE_FACE_TERMINAL):
         async_add_entities(

@@ -19,6 +19,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.event import async_call_later, async_track_point_in_utc_time
 from homeassistant.util import dt as dt_util
 
+from .activity_entities import LastActivitySensor, async_add_resident_entities
 from .charging_entities import async_add_charging_sensors
 from .community.community import Community, Occupancy
 from .community.enrolment import EnrolmentQueue
@@ -148,6 +149,7 @@ async def async_setup_entry(
 ) -> None:
     """Add the community's sensors, and each building's as buildings are added."""
     async_add_charging_sensors(hass, entry, async_add_entities)
+    async_add_resident_entities(hass, entry, async_add_entities, LastActivitySensor)
     async_add_entities(
         CommunitySensor(entry, description) for description in COMMUNITY_SENSORS
     )

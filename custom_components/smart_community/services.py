@@ -16,6 +16,7 @@ from homeassistant.core import (
     ServiceResponse,
     SupportsResponse,
     callback,
+    split_entity_id,
 )
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import (
@@ -29,7 +30,9 @@ from homeassistant.util import dt as dt_util
 from homeassistant.util.json import JsonValueType
 import probatio
 
+from .activity import LINKABLE_DOMAINS
 from .broadcast import async_announce, async_speak
+from .community.activity import Activity, ActivityLinks, ActivitySource
 from .community.charging import ChargingStation
 from .community.charging_centre import ChargingCentre
 from .community.community import Community
@@ -69,6 +72,8 @@ SERVICE_UNBLOCK_PLATE = "unblock_plate"
 SERVICE_BROADCAST = "broadcast"
 SERVICE_STOP_CHARGING = "stop_charging"
 SERVICE_RESUME_CHARGING = "resume_charging"
+SERVICE_LINK_ACTIVITY_SOURCES = "link_activity_sources"
+SERVICE_RECORD_ACTIVITY = "record_activity"
 
 ATTR_BLOCK = "block"
 ATTR_RESIDENT_ID = "resident_id"
@@ -104,6 +109,10 @@ ATTR_PRIORITY = "priority"
 ATTR_WAIT = "wait"
 ATTR_TTS_ENGINE = "tts_engine"
 MAX_REPEAT = 10
+ATTR_ENTITIES = "entities"
+ATTR_BLE_TAG = "ble_tag"
+ATTR_BLE_BUTTON = "ble_button"
+ATTR_INACTIVE_AFTER = "inactive_after"
 
 IMPORT_MODES = ("merge", "replace")
 EXPORT_ENCODINGS = {"utf-8": "utf-8-sig", "gb18030": "gb18030"}
@@ -239,6 +248,19 @@ SCHEMAS: dict[str, probatio.Schema] = {
     ),
     SERVICE_RESUME_CHARGING: probatio.Schema(
         ENTRY | {probatio.Optional(ATTR_BUILDING): cv.string}
+    ),
+    SERVICE_LINK_ACTIVITY_SOURCES: probatio.Schema(
+        ENTRY
+        | {
+            probatio.Required(ATTR_RESIDENT_ID): cv.string,
+            probatio.Optional(ATTR_ENTITIES): cv.entity_ids,
+            probatio.Optional(ATTR_BLE_TAG): probatio.Any(None, cv.string),
+            probatio.Optional(ATTR_BLE_BUTTON): probatio.Any(None, cv.string),
+            probatio.Optional(ATTR_INACTIVE_AFTER): cv.positive_time_period_dict,
+        }
+    ),
+    SERVICE_RECORD_ACTIVITY: probatio.Schema(
+        ENTRY | {probatio.Required(ATTR_RESIDENT_ID): cv.string}
     ),
     SERVICE_EXPORT_RESIDENTS: probatio.Schema(
         ENTRY
@@ -755,6 +777,50 @@ async def _resume_charging(call: ServiceCall) -> ServiceResponse:
     return {"stations": len(stations), "unreachable": list[JsonValueType](unreachable)}
 
 
+async def _link_activity_sources(call: ServiceCall) -> ServiceResponse:
+    """Link a resident's activity sources; fields left out keep their links."""
+    community = _community_of(call)
+    resident_id = community.registry.get_resident(
+        call.data[ATTR_RESIDENT_ID]
+    ).resident_id
+    current = community.activity.links(resident_id)
+    entities = call.data.get(ATTR_ENTITIES, current.entities)
+    for entity_id in entities:
+        if split_entity_id(entity_id)[0] not in LINKABLE_DOMAINS:
+            raise ServiceValidationError(
+                translation_domain=DOMAIN,
+                translation_key="activity_entity_unsupported",
+                translation_placeholders={"entity_id": entity_id},
+            )
+    links = ActivityLinks(
+        entities=tuple(entities),
+        ble_tag=call.data.get(ATTR_BLE_TAG, current.ble_tag),
+        ble_button=call.data.get(ATTR_BLE_BUTTON, current.ble_button),
+        inactive_after=call.data.get(ATTR_INACTIVE_AFTER, current.inactive_after),
+    )
+    community.activity.link(resident_id, links)
+    return {
+        ATTR_ENTITIES: list(links.entities),
+        ATTR_BLE_TAG: links.ble_tag,
+        ATTR_BLE_BUTTON: links.ble_button,
+        "inactive_after_minutes": round(links.inactive_after.total_seconds() / 60),
+        "watched": resident_id in community.activity.watched,
+    }
+
+
+async def _record_activity(call: ServiceCall) -> ServiceResponse:
+    """Note that a resident checked in ("I'm OK"): it counts as activity."""
+    community = _community_of(call)
+    resident_id = community.registry.get_resident(
+        call.data[ATTR_RESIDENT_ID]
+    ).resident_id
+    recorded = community.activity.record(
+        resident_id,
+        Activity(dt_util.utcnow(), ActivitySource.CHECK_IN, call.context.user_id),
+    )
+    return {"recorded": recorded}
+
+
 HANDLERS: dict[str, tuple[_Handler, SupportsResponse]] = {
     SERVICE_ADD_RESIDENT: (_add_resident, SupportsResponse.OPTIONAL),
     SERVICE_UPDATE_RESIDENT: (_update_resident, SupportsResponse.NONE),
@@ -774,6 +840,8 @@ HANDLERS: dict[str, tuple[_Handler, SupportsResponse]] = {
     SERVICE_BROADCAST: (_broadcast, SupportsResponse.OPTIONAL),
     SERVICE_STOP_CHARGING: (_stop_charging, SupportsResponse.OPTIONAL),
     SERVICE_RESUME_CHARGING: (_resume_charging, SupportsResponse.OPTIONAL),
+    SERVICE_LINK_ACTIVITY_SOURCES: (_link_activity_sources, SupportsResponse.OPTIONAL),
+    SERVICE_RECORD_ACTIVITY: (_record_activity, SupportsResponse.OPTIONAL),
 }
 
 

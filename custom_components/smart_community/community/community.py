@@ -6,6 +6,7 @@ from typing import Protocol
 
 from ..vision.gallery import FaceGallery
 from ..vision.pipeline import Recognizer
+from .activity import ActivityLog
 from .cameras import CameraWatch
 from .charging_centre import ChargingCentre
 from .enrolment import EmployeeNumbers, EnrolmentPlanner, EnrolmentWorker
@@ -85,6 +86,8 @@ class Community:
         self.cameras: dict[str, CameraWatch] = {}
         self.face_gallery = FaceGallery()
         self.recognizer: Recognizer | None = None
+        # Who of the watched residents was last active when; set up at start.
+        self.activity = ActivityLog()
         # Saves the gallery soon; set up with the cameras.
         self.save_gallery: Callable[[], None] | None = None
 
