@@ -49,6 +49,7 @@ class ActivityStore:
             private=True,
         )
         self.log = ActivityLog()
+        self._dirty = False
 
     async def async_load(self) -> ActivityLog:
         """Read the saved log; an unreadable one is started afresh with one warning."""
@@ -63,7 +64,18 @@ class ActivityStore:
     @callback
     def async_schedule_save(self, *_: object) -> None:
         """Save soon; a burst of activity is one write."""
-        self._store.async_delay_save(self.log.to_dict, ACTIVITY_SAVE_DELAY_SECONDS)
+        self._dirty = True
+        self._store.async_delay_save(self._data, ACTIVITY_SAVE_DELAY_SECONDS)
+
+    def _data(self) -> dict[str, Any]:
+        """Return what to write, noting that it is written."""
+        self._dirty = False
+        return self.log.to_dict()
+
+    async def async_close(self) -> None:
+        """Write what is pending before the entry unloads (a reload must not lose it)."""
+        if self._dirty:
+            await self._store.async_save(self._data())
 
     async def async_remove(self) -> None:
         """Delete the saved log (when the community is removed)."""
@@ -124,6 +136,7 @@ async def async_start_activity(
             store.async_schedule_save()
 
     residents_changed()
+    entry.async_on_unload(store.async_close)
     entry.async_on_unload(community.registry.add_listener(residents_changed))
     entry.async_on_unload(log.add_listener(store.async_schedule_save))
     entry.async_on_unload(log.add_links_listener(store.async_schedule_save))

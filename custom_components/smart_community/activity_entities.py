@@ -231,6 +231,8 @@ def _remove_device(
 ) -> None:
     """Remove a resident's device once they are no longer watched."""
     registry = dr.async_get(hass)
-    device = registry.async_get_device({resident_device_identifier(entry, resident_id)})
+    device = registry.async_get_device_by_identifier(
+        resident_device_identifier(entry, resident_id), entry.entry_id
+    )
     if device is not None:
         registry.async_update_device(device.id, remove_config_entry_id=entry.entry_id)

@@ -73,9 +73,14 @@ async def async_start_wearables(
                 service_info.service_data,
             )
 
+        # Tags and buttons advertise without accepting connections; a matcher
+        # left at its default would only pass connectable devices on.
         listening.append(
             bluetooth.async_register_callback(
-                hass, advertisement, None, bluetooth.BluetoothScanningMode.PASSIVE
+                hass,
+                advertisement,
+                bluetooth.BluetoothCallbackMatcher(connectable=False),
+                bluetooth.BluetoothScanningMode.PASSIVE,
             )
         )
 
