@@ -1,0 +1,1 @@
+"""Tests of the automation blueprints, run in Home Assistant without the integration."""

@@ -1,0 +1,154 @@
+"""Test the e-bike warning blueprint: warn in the elevator, then keep quiet a while."""
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, Final
+
+from freezegun.api import FrozenDateTimeFactory
+from homeassistant.const import STATE_OFF, STATE_ON, STATE_UNAVAILABLE
+from homeassistant.core import HomeAssistant, ServiceCall
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from .helpers import (
+    Phone,
+    add_community,
+    add_device,
+    add_entity,
+    add_phone,
+    assert_filtered_to,
+    assert_house_rules,
+    async_advance,
+    async_create_automation,
+    async_load_blueprint,
+    async_set_state,
+    data_without,
+    hass_config_dir,  # noqa: F401  # a configuration folder per test
+    mock_actions,
+)
+
+BLUEPRINT: Final = "ebike_elevator_warning.yaml"
+CAMERA_NAME: Final = "3号楼 2号电梯 轿厢摄像头"
+SENSOR: Final = "binary_sensor.building_3_lift_2_camera_e_bike_in_elevator"
+CAMERA: Final = "camera.building_3_lift_2_camera"
+ZONE: Final = "media_player.building_3_lift_2"
+BROADCAST: Final = "smart_community.broadcast"
+
+
+@dataclass
+class Elevator:
+    """The elevator camera's entities, a manager's phone and the broadcasts."""
+
+    entry: MockConfigEntry
+    phone: Phone
+    broadcasts: list[ServiceCall]
+
+
+@pytest.fixture
+def elevator(hass: HomeAssistant) -> Elevator:
+    """Register the elevator camera with its sensor (off) and camera entity."""
+    entry = add_community(hass)
+    device_id = add_device(hass, entry, CAMERA_NAME)
+    add_entity(hass, entry, SENSOR, STATE_OFF, device_id=device_id)
+    add_entity(hass, entry, CAMERA, "streaming", device_id=device_id)
+    add_entity(hass, entry, ZONE, "idle")
+    calls = mock_actions(hass, BROADCAST)
+    return Elevator(entry, add_phone(hass, "Wang Wu Pixel"), calls[BROADCAST])
+
+
+def inputs(elevator: Elevator, **changes: Any) -> dict[str, Any]:
+    """Return the inputs of the elevator's automation."""
+    return {
+        "ebike_sensor": SENSOR,
+        "zones": [ZONE],
+        "managers": [elevator.phone.device_id],
+        **changes,
+    }
+
+
+async def test_blueprint_loads_through_home_assistant(hass: HomeAssistant) -> None:
+    """The blueprint passes Home Assistant's schema and the project's rules."""
+    blueprint = await async_load_blueprint(hass, BLUEPRINT)
+    assert_house_rules(blueprint, BLUEPRINT)
+    assert_filtered_to(
+        blueprint, "ebike_sensor", integration="smart_community", domain="binary_sensor"
+    )
+    assert_filtered_to(
+        blueprint, "zones", integration="smart_community", domain="media_player"
+    )
+
+
+async def test_ebike_is_warned_off_with_a_snapshot(
+    hass: HomeAssistant, elevator: Elevator
+) -> None:
+    """The zone hears the warning and the manager sees the camera's picture."""
+    await async_create_automation(hass, BLUEPRINT, inputs(elevator))
+    await async_set_state(hass, SENSOR, STATE_ON)
+
+    [broadcast] = elevator.broadcasts
+    assert "电动自行车" in broadcast.data["message"]
+    assert data_without(broadcast, "message") == {
+        "config_entry_id": elevator.entry.entry_id,
+        "zones": [ZONE],
+        "repeat": 2,
+        "priority": "urgent",
+        "wait": False,
+    }
+    [push] = elevator.phone.notifications
+    assert CAMERA_NAME in push.data["message"]
+    assert push.data["data"]["image"] == f"/api/camera_proxy/{CAMERA}"
+
+
+async def test_no_repeat_within_the_cooldown(
+    hass: HomeAssistant, elevator: Elevator, freezer: FrozenDateTimeFactory
+) -> None:
+    """The sensor turning on again inside the cooldown is not warned about."""
+    await async_create_automation(hass, BLUEPRINT, inputs(elevator, cooldown=5))
+    await async_set_state(hass, SENSOR, STATE_ON)
+    await async_set_state(hass, SENSOR, STATE_OFF)
+    await async_advance(hass, freezer, timedelta(minutes=4))
+    await async_set_state(hass, SENSOR, STATE_ON)
+    assert len(elevator.broadcasts) == 1
+    assert len(elevator.phone.notifications) == 1
+
+    await async_set_state(hass, SENSOR, STATE_OFF)
+    await async_advance(hass, freezer, timedelta(minutes=2))
+    assert len(elevator.broadcasts) == 1
+    await async_set_state(hass, SENSOR, STATE_ON)
+    assert len(elevator.broadcasts) == 2
+    assert len(elevator.phone.notifications) == 2
+
+
+async def test_stream_coming_back_does_not_warn(
+    hass: HomeAssistant, elevator: Elevator
+) -> None:
+    """Only a change from off counts, not the sensor becoming available again."""
+    await async_create_automation(hass, BLUEPRINT, inputs(elevator))
+    await async_set_state(hass, SENSOR, STATE_UNAVAILABLE)
+    await async_set_state(hass, SENSOR, STATE_ON)
+    assert not elevator.broadcasts
+    assert not elevator.phone.notifications
+
+
+async def test_snapshot_left_out_when_not_wanted(
+    hass: HomeAssistant, elevator: Elevator
+) -> None:
+    """Without a snapshot the push carries no picture."""
+    await async_create_automation(
+        hass, BLUEPRINT, inputs(elevator, attach_snapshot=False)
+    )
+    await async_set_state(hass, SENSOR, STATE_ON)
+    [push] = elevator.phone.notifications
+    assert "image" not in push.data["data"]
+
+
+async def test_without_managers_only_the_zone_hears(
+    hass: HomeAssistant, elevator: Elevator
+) -> None:
+    """With no phones chosen nobody is pushed, and the warning still plays."""
+    await async_create_automation(
+        hass, BLUEPRINT, {"ebike_sensor": SENSOR, "zones": [ZONE]}
+    )
+    await async_set_state(hass, SENSOR, STATE_ON)
+    assert len(elevator.broadcasts) == 1
+    assert not elevator.phone.notifications
