@@ -205,9 +205,13 @@ def _follow_linked_entities(
             )
 
     @callback
-    def links_changed() -> None:
+    def stop() -> None:
         while unsubscribe:
             unsubscribe.pop()()
+
+    @callback
+    def links_changed() -> None:
+        stop()
         entity_ids = {
             entity_id
             for links in log.all_links().values()
@@ -220,10 +224,4 @@ def _follow_linked_entities(
 
     links_changed()
     entry.async_on_unload(log.add_links_listener(links_changed))
-
-    @callback
-    def stop() -> None:
-        while unsubscribe:
-            unsubscribe.pop()()
-
     entry.async_on_unload(stop)

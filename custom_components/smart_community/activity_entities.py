@@ -141,7 +141,7 @@ class InactiveBinarySensor(ResidentEntity, BinarySensorEntity):
         self._attr_is_on = inactive_from is not None and now >= inactive_from
         self._attr_extra_state_attributes = {
             "resident_id": self.resident_id,
-            "inactive_from": None if inactive_from is None else inactive_from,
+            "inactive_from": inactive_from,
             "inactive_after_minutes": round(
                 self.activity.links(self.resident_id).inactive_after.total_seconds()
                 / 60
