@@ -103,6 +103,9 @@ async def test_linked_entities_show_activity_and_quiet_turns_inactive(
     last = resident_entity(hass, "sensor", resident_id, "last_activity")
     inactive = resident_entity(hass, "binary_sensor", resident_id, "inactive")
     assert hass.states.get(last).state == STATE_UNKNOWN
+    # Quiet counts from when watching began until the first activity.
+    watched_at = hass.states.get(last).attributes["quiet_since"]
+    assert watched_at is not None
     assert hass.states.get(inactive).state == STATE_OFF
     # Residents who are not watched get no entities.
     assert (
@@ -146,6 +149,7 @@ async def test_linked_entities_show_activity_and_quiet_turns_inactive(
     state = hass.states.get(last)
     assert state.attributes["source"] == "door"
     assert state.attributes["detail"] == DOOR
+    assert state.attributes["quiet_since"] > watched_at
 
     # Closing the door, a falling or unavailable meter show nothing.
     before = state.state

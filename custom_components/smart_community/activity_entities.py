@@ -101,6 +101,9 @@ class LastActivitySensor(ResidentEntity, SensorEntity):
             "resident_id": self.resident_id,
             "source": None if last is None else last.source.value,
             "detail": None if last is None else last.detail,
+            # Set before the first activity too (from when watching began), so
+            # automations can count the quiet time without a state.
+            "quiet_since": self.activity.quiet_since(self.resident_id),
         }
 
 
