@@ -50,11 +50,12 @@ class ResidentEntity(PushedEntity):
         """Attach the entity to the resident's device, below the community's."""
         community = entry.runtime_data
         self.resident_id = resident_id
+        self.registry = community.registry
         self.activity = community.activity
         self._attr_unique_id = f"{entry.entry_id}_resident_{resident_id}_{key}"
         self._attr_device_info = DeviceInfo(
             identifiers={resident_device_identifier(entry, resident_id)},
-            name=community.registry.get_resident(resident_id).name,
+            name=self.registry.get_resident(resident_id).name,
             entry_type=DeviceEntryType.SERVICE,
             via_device_id=community_device_id(hass, entry),
         )
@@ -186,10 +187,14 @@ class SosEvent(ResidentEntity, EventEntity):
         """Fire the call for help."""
         if resident_id != self.resident_id:
             return
+        # Where to go: the push and the building's broadcast name the flat.
+        household = self.registry.get_resident(resident_id).household
         self._trigger_event(
             EVENT_SOS,
             {
                 "resident_id": resident_id,
+                "building": household.building,
+                "home": str(household),
                 "source": sos.source,
                 "press": sos.press,
                 "time": sos.at.isoformat(),

@@ -1,13 +1,13 @@
 """Install a blueprint, give it the entities it works on, and record what it does.
 
-The integration is not set up in the blueprint tests. Its entities are put in the
-entity and device registries as the integration would register them (under a
-community entry, on their devices), their states are written directly, and the
-actions a blueprint calls are replaced by recorders. Managers' phones are
+The eldercare tests set the integration up for real (see ``community``). The
+others put its entities in the entity and device registries as the integration
+would register them (under a community entry, on their devices), write their
+states directly, and replace the actions a blueprint calls by recorders. Managers' phones are
 mobile_app devices whose notify actions are recorded the same way.
 
-A test module imports the ``hass_config_dir`` fixture from here, so that each
-test copies its blueprint into a configuration folder of its own.
+The ``hass_config_dir`` fixture (offered by the conftest) gives each test a
+configuration folder of its own to copy its blueprint into.
 """
 
 import asyncio

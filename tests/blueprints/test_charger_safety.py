@@ -21,7 +21,6 @@ from .helpers import (
     async_load_blueprint,
     async_set_state,
     async_settle,
-    hass_config_dir,  # noqa: F401  # a configuration folder per test
     mock_actions,
 )
 

@@ -23,7 +23,6 @@ from .helpers import (
     async_load_blueprint,
     async_set_state,
     data_without,
-    hass_config_dir,  # noqa: F401  # a configuration folder per test
     mock_actions,
 )
 

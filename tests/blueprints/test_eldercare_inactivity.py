@@ -6,34 +6,22 @@ broadcast goes to a speaker zone played by the simulator. The clock flows (so
 the broadcast can stream) and jumps when a test moves it on.
 """
 
-import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
-from pathlib import Path
 from typing import Any, Final
 
 from freezegun import freeze_time
 from freezegun.api import StepTickTimeFactory
-from homeassistant.components.persistent_notification import (
-    Notification,
-    UpdateType,
-    async_register_callback,
-)
 from homeassistant.const import STATE_OFF, STATE_ON
-from homeassistant.core import HomeAssistant, callback
-from homeassistant.setup import async_setup_component
+from homeassistant.core import HomeAssistant
 from homeassistant.util import dt as dt_util
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from tests.conftest import add_resident, call
-from tests.safety_helpers import safety_entity, safety_entry, scenario_with
-from tests.simulator_harness import SimulatorProcess, StartSimulator
-from tests.speech import async_setup_speech
 from tests.test_activity import resident_entity
-from tests.test_broadcast import complete, zone_subentry
 
+from .community import Community
 from .helpers import (
     Phone,
     add_phone,
@@ -42,19 +30,11 @@ from .helpers import (
     async_create_automation,
     async_load_blueprint,
     async_settle,
-    hass_config_dir,  # noqa: F401  # a configuration folder per test
 )
 
 BLUEPRINT: Final = "eldercare_inactivity.yaml"
 GRANDMA: Final = "王奶奶"
 DOOR: Final = "binary_sensor.home_301_door"
-ZONE: Final = {
-    "id": "speaker-1",
-    "kind": "speaker_zone",
-    "building": "1",
-    "name": "1号楼 广播分区",
-    "options": {"codec": "PCMU", "speakers": 2, "gap_ms": 400},
-}
 # A Saturday morning in the test Home Assistant's time zone, half a minute past,
 # so that jumps do not land on the minute the template is rendered again.
 MORNING: Final = time(9, 0, 30)
@@ -79,77 +59,43 @@ def clock() -> Iterator[StepTickTimeFactory]:
 
 @dataclass
 class Grandma:
-    """王奶奶, who lives alone, her sensor, the phones and the community."""
+    """王奶奶, who lives alone, her sensors and the phones, in the community."""
 
-    entry: MockConfigEntry
-    simulator: SimulatorProcess
+    community: Community
     resident_id: str
     last_activity: str
     inactive: str
-    zone: str
     phone: Phone
     grid_worker: Phone
     daughter: Phone
-    notifications: dict[str, Notification]
 
 
 @pytest.fixture
 async def grandma(
-    hass: HomeAssistant,
-    clock: StepTickTimeFactory,
-    start_simulator: StartSimulator,
-    tmp_path: Path,
-) -> AsyncIterator[Grandma]:
-    """Set the community up with a speaker zone and watch 王奶奶 (door linked).
-
-    The automation is turned off at the end: its time trigger would stay planned.
-    """
-    # Always set up in a real Home Assistant.
-    assert await async_setup_component(hass, "persistent_notification", {})
-    notifications: dict[str, Notification] = {}
-
-    @callback
-    def shown(_update: UpdateType, changed: dict[str, Notification]) -> None:
-        notifications.update(changed)
-
-    unsubscribe = async_register_callback(hass, shown)
-    simulator = start_simulator(scenario_with(tmp_path, [ZONE]))
-    entry = safety_entry(
-        zone_subentry(
-            "zone-1", "1号楼 广播分区", simulator.device("speaker-1")["port"], "PCMU"
-        )
-    )
-    entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await async_setup_speech(hass)
+    hass: HomeAssistant, clock: StepTickTimeFactory, community: Community
+) -> Grandma:
+    """Watch 王奶奶, her door linked, quiet after half an hour."""
     hass.states.async_set(DOOR, STATE_OFF, {"device_class": "door"})
     resident_id = await add_resident(
-        hass, entry, name=GRANDMA, tags=["elderly_living_alone"]
+        hass, community.entry, name=GRANDMA, tags=["elderly_living_alone"]
     )
     await call(
         hass,
         "link_activity_sources",
-        entry,
+        community.entry,
         resident_id=resident_id,
         entities=[DOOR],
         inactive_after={"minutes": 30},
     )
     await hass.async_block_till_done()
-    yield Grandma(
-        entry,
-        simulator,
+    return Grandma(
+        community,
         resident_id,
         resident_entity(hass, "sensor", resident_id, "last_activity"),
         resident_entity(hass, "binary_sensor", resident_id, "inactive"),
-        safety_entity(hass, "media_player", "zone-1_player"),
         add_phone(hass, "王奶奶的手机"),
         add_phone(hass, "Grid Worker Li"),
         add_phone(hass, "女儿 iPhone"),
-        notifications,
-    )
-    unsubscribe()
-    await hass.services.async_call(
-        "automation", "turn_off", {"entity_id": "all"}, blocking=True
     )
 
 
@@ -164,7 +110,7 @@ def inputs(grandma: Grandma, **changes: Any) -> dict[str, Any]:
         "grid_worker_phone": grandma.grid_worker.device_id,
         "escalation_phones": [grandma.daughter.device_id],
         "wait_minutes": 10,
-        "broadcast_zones": [grandma.zone],
+        "broadcast_zones": [grandma.community.zone],
     } | changes
 
 
@@ -182,14 +128,6 @@ async def async_answer(hass: HomeAssistant, phone: Phone, button: int) -> None:
     action = question["actions"][button]["action"]
     hass.bus.async_fire("mobile_app_notification_action", {"action": action})
     await async_settle(hass)
-
-
-async def async_heard(hass: HomeAssistant, simulator: SimulatorProcess) -> None:
-    """Let the broadcast stream until the simulated zone has heard all of it."""
-    async with asyncio.timeout(20):
-        while not await complete(simulator, "speaker-1"):
-            await asyncio.sleep(0.05)
-            await async_settle(hass)
 
 
 async def test_blueprint_metadata(hass: HomeAssistant) -> None:
@@ -271,7 +209,7 @@ async def test_no_answer_escalates_everywhere(
     assert not grandma.daughter.notifications
 
     await async_jump(hass, clock, timedelta(minutes=10, seconds=1))
-    await async_heard(hass, grandma.simulator)
+    await grandma.community.async_heard(hass)
     assert len(grandma.daughter.notifications) == 1
     urgent = grandma.daughter.notifications[0].data
     assert GRANDMA in urgent["message"]
@@ -280,9 +218,11 @@ async def test_no_answer_escalates_everywhere(
     assert len(grandma.grid_worker.notifications) == 2
     # The resident is not pushed again; she was asked.
     assert len(grandma.phone.notifications) == 1
-    shown = grandma.notifications[f"smart_community_inactivity_{grandma.resident_id}"]
+    shown = grandma.community.notifications[
+        f"smart_community_inactivity_{grandma.resident_id}"
+    ]
     assert GRANDMA in shown["message"]
-    assert len(grandma.notifications) == 1
+    assert len(grandma.community.notifications) == 1
 
 
 async def test_i_need_help_escalates_at_once(
@@ -298,7 +238,7 @@ async def test_i_need_help_escalates_at_once(
     assert "回复需要帮助" in grandma.daughter.notifications[0].data["message"]
     assert hass.states.get(grandma.inactive).state == STATE_ON
     assert hass.states.get(grandma.last_activity).attributes["source"] is None
-    assert len(grandma.notifications) == 1
+    assert len(grandma.community.notifications) == 1
 
 
 async def test_night_quiet_is_asked_when_the_window_opens(
@@ -306,7 +246,12 @@ async def test_night_quiet_is_asked_when_the_window_opens(
 ) -> None:
     """Quiet turns true at night: nobody is woken, she is asked at 07:00."""
     clock.move_to(local(time(20, 40, 30)))
-    await call(hass, "record_activity", grandma.entry, resident_id=grandma.resident_id)
+    await call(
+        hass,
+        "record_activity",
+        grandma.community.entry,
+        resident_id=grandma.resident_id,
+    )
     await async_create_automation(
         hass,
         BLUEPRINT,

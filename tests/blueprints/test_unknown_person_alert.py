@@ -21,7 +21,6 @@ from .helpers import (
     async_fire_event_entity,
     async_load_blueprint,
     async_set_state,
-    hass_config_dir,  # noqa: F401  # a configuration folder per test
 )
 
 BLUEPRINT: Final = "unknown_person_alert.yaml"
