@@ -104,8 +104,9 @@ def assert_house_rules(blueprint: Blueprint, file_name: str) -> None:
 
 
 def assert_filtered_to(blueprint: Blueprint, name: str, **expected: Any) -> None:
-    """Check that an input's entity selector offers only what it should."""
-    filters = blueprint.inputs[name]["selector"]["entity"]["filter"]
+    """Check that an input's entity or device selector offers only what it should."""
+    ((_kind, selector),) = blueprint.inputs[name]["selector"].items()
+    filters = selector["filter"]
     for entity_filter in filters:
         for key, value in expected.items():
             # The schema turns a domain into a list of one.
