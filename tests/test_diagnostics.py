@@ -56,10 +56,22 @@ async def test_diagnostics_redact_personal_data(
         valid_until="2099-01-01 00:00:00",
         plate="粤B54321",
     )
+    await call(
+        hass,
+        "link_activity_sources",
+        entry,
+        resident_id=resident["resident_id"],
+        ble_tag="C3:00:00:12:34:56",
+        ble_button="3C:2E:F5:AA:BB:CC",
+        inactive_after={"minutes": 30},
+    )
+    await call(hass, "record_activity", entry, resident_id=resident["resident_id"])
 
     diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, entry)
     text = json.dumps(diagnostics, ensure_ascii=False)
     for secret in (
+        "C3:00:00:12:34:56",
+        "3C:2E:F5:AA:BB:CC",
         "张三",
         "13800138000",
         "粤B12345",
@@ -89,3 +101,10 @@ async def test_diagnostics_redact_personal_data(
     assert diagnostics["sample"]["residents"][0]["cards"] == [
         {"card": "**REDACTED**", "label": "**REDACTED**"}
     ]
+    activity = diagnostics["activity"]
+    assert (activity["watched"], activity["inactive"]) == (1, 0)
+    links = activity["log"]["links"][resident["resident_id"]]
+    assert links["ble_tag"] == links["ble_button"] == "**REDACTED**"
+    assert links["inactive_after_minutes"] == 30
+    last = activity["log"]["last"][resident["resident_id"]]
+    assert last["source"] == "check_in"

@@ -33,6 +33,10 @@ TO_REDACT = {
     "visitor_name",
     "label",
     "reason",
+    # A wearable's address follows its wearer; a detail names a door or a tag.
+    "ble_tag",
+    "ble_button",
+    "detail",
     CONF_PUSH_SECRET,
     CONF_ALLOWED_SOURCES,
 }
@@ -137,6 +141,7 @@ async def async_get_config_entry_diagnostics(
         "broadcast_zones": _broadcast_zones(community),
         "charging": _charging(community),
         "recognition": camera_diagnostics(community),
+        "activity": _activity(community),
         "tags": tags,
         "sample": async_redact_data(
             {
@@ -245,4 +250,15 @@ def _charging(community: Community) -> dict[str, Any]:
             )
             for station in centre.stations.values()
         },
+    }
+
+
+def _activity(community: Community) -> dict[str, Any]:
+    """Describe the watched residents' links and activity, wearables redacted."""
+    log = community.activity
+    now = dt_util.utcnow()
+    return {
+        "watched": len(log.watched),
+        "inactive": sum(log.is_inactive(resident, now) for resident in log.watched),
+        "log": async_redact_data(log.to_dict(), TO_REDACT),
     }
