@@ -1,6 +1,8 @@
-"""Fixtures of the blueprint tests: a configuration folder each, a real community."""
+"""Fixtures of the blueprint tests: a configuration folder each, real devices."""
+
+from tests.test_charging import charging
 
 from .community import community
 from .helpers import hass_config_dir
 
-__all__ = ["community", "hass_config_dir"]
+__all__ = ["charging", "community", "hass_config_dir"]

@@ -9,6 +9,16 @@ from homeassistant.const import ATTR_DEVICE_CLASS, STATE_OFF, STATE_ON
 from homeassistant.core import HomeAssistant, ServiceCall
 import pytest
 
+from tests.test_charging import (
+    CARD,
+    SIM_DEVICE,
+    Setup,
+    entity as station_entity,
+    received,
+    sim_port,
+)
+from tests.test_face_terminal import wait_for
+
 from .helpers import (
     Phone,
     add_community,
@@ -194,3 +204,47 @@ async def test_critical_push_can_be_turned_off(
     [push] = station.phone.notifications
     assert "overheating" in push.data["title"]
     assert "push" not in push.data["data"]
+
+
+async def test_with_a_real_station_a_fault_stops_the_port_and_is_reported(
+    hass: HomeAssistant, charging: Setup
+) -> None:
+    """Against the simulated OCPP station: a faulting port is stopped, managers told.
+
+    The station plays OCPP 1.6J; the sensors and switches are the integration's,
+    so the stop is a RemoteStopTransaction the station really receives.
+    """
+    _entry, sim, _port = await charging()
+    phone = add_phone(hass, "Zhao Liu Phone")
+    await async_create_automation(
+        hass,
+        BLUEPRINT,
+        {
+            "port_sensors": [
+                station_entity(hass, "binary_sensor", key, port)
+                for port in (1, 2, 3)
+                for key in ("fault", "overheat")
+            ],
+            "charge_switches": [
+                station_entity(hass, "switch", "charge", port) for port in (1, 2, 3)
+            ],
+            "managers": [phone.device_id],
+        },
+    )
+    await sim.action(SIM_DEVICE, "plug_in", {"port": 2, "id_tag": CARD})
+    charge = station_entity(hass, "switch", "charge", 2)
+    await wait_for(hass, lambda: hass.states.get(charge).state == STATE_ON)
+    started = (await sim_port(sim, 2))["transaction_id"]
+    assert started is not None
+    assert not phone.notifications
+
+    await sim.action(SIM_DEVICE, "fault", {"port": 2, "error_code": "GroundFailure"})
+    await wait_for(hass, lambda: hass.states.get(charge).state == STATE_OFF)
+    await wait_for(hass, lambda: bool(phone.notifications))
+    [push] = phone.notifications
+    assert "fault" in push.data["title"]
+    assert "port 2" in push.data["message"].lower()
+    # The integration does not stop a faulted port itself: this stop is the blueprint's.
+    [stop] = await received(sim, "RemoteStopTransaction")
+    assert stop["transactionId"] == started
+    assert (await sim_port(sim, 2))["transaction_id"] is None
