@@ -1,5 +1,6 @@
 """Test the visitor blueprint: ask the guards, open the lane's barrier on "let in"."""
 
+import asyncio
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Final
@@ -8,6 +9,11 @@ from freezegun.api import FrozenDateTimeFactory
 from homeassistant.const import STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant, ServiceCall
 import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from tests.gate_helpers import ENTRY_LANE, gate_entity
+from tests.simulator_harness import SimulatorProcess
+from tests.test_gate_simulator import arrive
 
 from .helpers import (
     Phone,
@@ -247,3 +253,39 @@ async def test_other_verdicts_when_chosen(
     await answer(hass, actions_of(gate.guards[0])["let_in"])
     [opened] = gate.opened
     assert opened.data["entity_id"] == [WEST_BARRIER]
+
+
+async def test_with_a_real_camera_let_in_fires_the_relay(
+    hass: HomeAssistant, lanes: tuple[MockConfigEntry, SimulatorProcess]
+) -> None:
+    """Against the simulated LPR camera: a stranger is asked about, "let in" opens.
+
+    The camera pushes AlarmInfoPlate and gets no opening; the guard's answer opens
+    the integration's barrier, which the camera's relay carries out on its poll.
+    """
+    _entry, sim = lanes
+    guard = add_phone(hass, "Gate Guard 1")
+    plates = gate_entity(hass, "event", ENTRY_LANE, "plate")
+    await async_create_automation(
+        hass,
+        BLUEPRINT,
+        {"plate_events": [plates], "managers": [guard.device_id]},
+    )
+    # A resident's car opens by itself: nobody is asked.
+    assert (await arrive(sim, "lpr-in", "京A12345"))["relay_fired"] is True
+    await async_settle(hass)
+    assert not guard.notifications
+
+    stranger = await arrive(sim, "lpr-in", "浙A99999")
+    assert stranger["relay_fired"] is False
+    await async_settle(hass)
+    [question] = questions(guard)
+    assert "浙A99999" in question.data["message"]
+    relays = (await sim.snapshot("lpr-in"))["state"]["relay_count"]
+
+    await answer(hass, actions_of(guard)["let_in"])
+    async with asyncio.timeout(10):
+        while (await sim.snapshot("lpr-in"))["state"]["relay_count"] == relays:
+            await asyncio.sleep(0.05)
+            await async_settle(hass)
+    assert (await sim.snapshot("lpr-in"))["state"]["relay_count"] == relays + 1
