@@ -49,6 +49,7 @@ DEMO_KIND_COUNTS = {
     DeviceKind.SPEAKER_ZONE: 4,
     DeviceKind.CHARGING_STATION: 2,
     DeviceKind.CAMERA: 2,
+    DeviceKind.PHONE: 2,
 }
 FORBIDDEN_PACKAGES = frozenset({"custom_components", "homeassistant"})
 # An action no device kind will ever offer.
@@ -167,15 +168,15 @@ def _with_unknown_building(document: dict[str, Any]) -> None:
     [
         (
             _with_unknown_kind,
-            "devices[19] (id 'toaster-1'): unknown kind 'toaster'",
+            "devices[21] (id 'toaster-1'): unknown kind 'toaster'",
         ),
         (
             _with_duplicate_id,
-            "devices[19] (id 'face-1'): duplicate device id 'face-1' (also devices[0])",
+            "devices[21] (id 'face-1'): duplicate device id 'face-1' (also devices[0])",
         ),
         (
             _with_unknown_building,
-            "devices[19] (id 'meter-9'): unknown building '9' (buildings: 1, 2, 3, 4)",
+            "devices[21] (id 'meter-9'): unknown building '9' (buildings: 1, 2, 3, 4)",
         ),
     ],
     ids=["unknown-kind", "duplicate-id", "unknown-building"],
