@@ -266,3 +266,21 @@ async def test_night_quiet_is_asked_when_the_window_opens(
     assert not grandma.phone.notifications
     await async_jump(hass, clock, timedelta(seconds=15))
     assert len(grandma.phone.notifications) == 1
+
+
+@pytest.mark.parametrize("event_type", ["homeassistant_started", "automation_reloaded"])
+async def test_already_quiet_is_asked_on_start_or_when_made(
+    hass: HomeAssistant, grandma: Grandma, clock: StepTickTimeFactory, event_type: str
+) -> None:
+    """Quiet before the automation existed: asked once Home Assistant starts or it is made.
+
+    The template is true from the start then, so it never turns true by itself.
+    """
+    await async_jump(hass, clock, timedelta(minutes=45))
+    await async_create_automation(hass, BLUEPRINT, inputs(grandma))
+    await async_jump(hass, clock, timedelta(minutes=2))
+    assert not grandma.phone.notifications
+
+    hass.bus.async_fire(event_type)
+    await async_settle(hass)
+    assert len(grandma.phone.notifications) == 1
