@@ -19,6 +19,7 @@ import time
 from typing import Any, Final
 
 import aiohttp
+from demo_eldercare import EldercareError, set_up_eldercare
 from PIL import Image
 
 DOMAIN = "smart_community"
@@ -389,24 +390,26 @@ class HomeAssistantClient:
                     return
                 await asyncio.sleep(0.5)
 
-    async def subentries(self, entry_id: str) -> list[dict[str, Any]]:
-        """List a community's subentries (websocket only in Home Assistant)."""
+    async def websocket(self, command: dict[str, Any]) -> Any:
+        """Send one websocket command (some APIs have no REST form); return its result."""
         async with self.session.ws_connect(f"{self.url}/api/websocket") as socket:
             await socket.receive_json()  # auth_required
             await socket.send_json({"type": "auth", "access_token": self.token})
             if (await socket.receive_json()).get("type") != "auth_ok":
                 raise DemoError("the websocket refused the demo's token")
-            await socket.send_json(
-                {
-                    "id": 1,
-                    "type": "config_entries/subentries/list",
-                    "entry_id": entry_id,
-                }
-            )
+            await socket.send_json({"id": 1, **command})
             answer = await socket.receive_json()
         if not answer.get("success"):
-            raise DemoError(f"listing the community's subentries failed: {answer}")
-        return list(answer["result"])
+            raise DemoError(f"{command['type']} failed: {answer}")
+        return answer["result"]
+
+    async def subentries(self, entry_id: str) -> list[dict[str, Any]]:
+        """List a community's subentries (websocket only in Home Assistant)."""
+        return list(
+            await self.websocket(
+                {"type": "config_entries/subentries/list", "entry_id": entry_id}
+            )
+        )
 
     async def subentry_flow(
         self, entry_id: str, kind: str, data: dict[str, Any]
@@ -740,6 +743,14 @@ async def seed(
             print(f"develop: {cards} charging cards registered", file=sys.stderr)
         for note in await client.connect_charging_stations(scenario):
             print(f"develop: {note}", file=sys.stderr)
+        residents = imports / "demo_residents.csv"
+        if not residents.exists():
+            residents.write_bytes(demo_residents_csv(scenario["buildings"]))
+        try:
+            note = await set_up_eldercare(client, entry_id, scenario, residents)
+        except EldercareError as err:
+            note = f"eldercare is not set up: {err}"
+        print(f"develop: {note}", file=sys.stderr)
     print(
         f"\n  Home Assistant: {url}\n  login: {USERNAME} / {PASSWORD}\n"
         f"  community: {community_name} (Settings > Devices & services > Smart Community)\n"
