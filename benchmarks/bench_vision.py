@@ -1,15 +1,21 @@
 """Benchmark on-premise recognition: latency, overhead, 1:N search, cameras, threads.
 
 Run with ``python -m benchmarks.bench_vision [--n 100] [--seconds 20]
-[--cameras 1,2,4] [--camera-threads 2,1] [--media simulator/media]``. It
-prints one JSON object on stdout and its progress on stderr. Frames come from
-the simulator's media folder (``simulator/media/index.json``):
+[--cameras 1,2,4] [--camera-threads 2,1] [--media simulator/media]
+[--parts latency,gallery,threads,cameras]``. It prints one JSON object on
+stdout and its progress on stderr. Frames come from the simulator's media
+folder (``simulator/media/index.json``):
 
 1. latency: ``Recognizer.analyse`` on face frames (1-3 portraits of the media
    set pasted onto the door background) and on plate frames (a rendered plate
    still scaled to the frame size), at 1280x720 and 1920x1080; per stage (the
    pipeline's own ``timings_ms``) and in full (the wall time of the call), as
    median, p95 and p99 (p99 only from 100 samples). Warm-up calls are left out.
+   The frames are laid out in memory as the stream reader hands them over
+   (``stream.to_rgb``: the RGB view of an RGBX buffer). What that conversion
+   costs the decode thread is measured too, from a decoded MJPEG frame (as the
+   simulator's cameras send) and a yuv420p one (H.264 cameras), beside a
+   conversion to packed RGB for comparison.
 2. overhead: per task, the pipeline's wall time divided by the time spent in
    ``interpreter.invoke()`` of the models it used (``ModelRunner.invoke_seconds``).
 3. gallery: ``FaceGallery.match`` against 10,000 enrolled embeddings (the media
@@ -31,10 +37,11 @@ the figures are only as quiet as the machine was.
 
 import argparse
 import asyncio
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 import contextlib
 from dataclasses import dataclass
+import io
 import json
 import math
 import os
@@ -48,6 +55,7 @@ import threading
 import time
 from typing import Any, Final
 
+import av
 import numpy as np
 import numpy.typing as npt
 from PIL import Image
@@ -66,6 +74,7 @@ from custom_components.smart_community.vision.runner import ModelRunner
 from custom_components.smart_community.vision.stream import (
     StreamReader,
     StreamStoppedError,
+    to_rgb,
 )
 from tests.simulator_harness import SimulatorProcess, launch_simulator
 
@@ -84,6 +93,7 @@ DEFAULT_WARMUP: Final = 5
 DEFAULT_SAMPLES: Final = 100
 DEFAULT_SECONDS: Final = 20.0
 DEFAULT_CAMERAS: Final = (1, 2, 4)
+PARTS: Final = ("latency", "gallery", "threads", "cameras")
 CAMERA_SIZE: Final = (1280, 720)
 CAMERA_FPS: Final = 10
 # As the integration runs recognition (recognition.INFERENCE_WORKERS).
@@ -258,6 +268,13 @@ def cover(picture: Image.Image, size: tuple[int, int]) -> Image.Image:
     return scaled.crop((left, top, left + width, top + height))
 
 
+def as_stream_frame(picture: Pixels) -> Pixels:
+    """Lay an RGB picture out in memory as the stream reader hands frames over."""
+    return to_rgb(
+        av.VideoFrame.from_ndarray(np.ascontiguousarray(picture), format="rgb24")
+    )
+
+
 def face_frames(
     media: MediaSet, size: tuple[int, int], count: int, seed: int = FRAME_SEED
 ) -> list[Pixels]:
@@ -288,7 +305,7 @@ def face_frames(
             left = round(slot * position + (slot - portrait_width) / 2)
             top = round(height * 0.22 + rng.uniform(-0.05, 0.05) * height)
             frame.paste(portrait, (left, top))
-        frames.append(np.asarray(frame))
+        frames.append(as_stream_frame(np.asarray(frame)))
     return frames
 
 
@@ -299,8 +316,10 @@ def plate_frames(media: MediaSet, size: tuple[int, int], count: int) -> list[Pix
     for photo in stills:
         with Image.open(photo.file) as picture:
             frames.append(
-                np.asarray(
-                    picture.convert("RGB").resize(size, Image.Resampling.BILINEAR)
+                as_stream_frame(
+                    np.asarray(
+                        picture.convert("RGB").resize(size, Image.Resampling.BILINEAR)
+                    )
                 )
             )
     return frames
@@ -363,6 +382,44 @@ def measure_latency(
     }
 
 
+def decoded_frames(picture: Pixels) -> dict[str, av.VideoFrame]:
+    """Return a picture as decoded MJPEG (yuvj420p) and as a yuv420p frame."""
+    buffer = io.BytesIO()
+    Image.fromarray(picture).save(buffer, format="JPEG", quality=85)
+    codec = av.CodecContext.create("mjpeg", "r")
+    (mjpeg,) = codec.decode(av.Packet(buffer.getvalue()))
+    packed = av.VideoFrame.from_ndarray(np.ascontiguousarray(picture), format="rgb24")
+    return {"mjpeg": mjpeg, "yuv420p": packed.reformat(format="yuv420p")}
+
+
+def _packed_rgb(video: av.VideoFrame) -> Pixels:
+    """Convert a frame to packed, C-contiguous RGB (the layout before RGBX)."""
+    return np.ascontiguousarray(video.to_ndarray(format="rgb24"), dtype=np.uint8)
+
+
+def measure_conversion(
+    picture: Pixels, *, samples: int, warmup: int = DEFAULT_WARMUP
+) -> dict[str, Any]:
+    """Time the decode thread's ``to_rgb`` and a packed-RGB conversion, in turns."""
+    conversions: dict[str, Callable[[av.VideoFrame], Pixels]] = {
+        "to_rgb": to_rgb,
+        "packed_rgb24": _packed_rgb,
+    }
+    report: dict[str, Any] = {}
+    for source, video in decoded_frames(picture).items():
+        times: dict[str, list[float]] = {name: [] for name in conversions}
+        for number in range(warmup + samples):
+            for name, convert in conversions.items():
+                started = time.perf_counter()
+                convert(video)
+                if number >= warmup:
+                    times[name].append((time.perf_counter() - started) * 1000)
+        report[f"{source}_{video.format.name}"] = {
+            name: summary(values, 3) for name, values in times.items()
+        }
+    return report
+
+
 def latency_report(
     media: MediaSet,
     models: ModelSet,
@@ -414,6 +471,13 @@ def latency_report(
         }
     report["overhead"] = overhead
     report["targets"] = targets
+    conversion: dict[str, Any] = {}
+    for size in sizes:
+        label = f"{size[0]}x{size[1]}"
+        log(f"decode thread: frame conversion at {label}")
+        (picture,) = face_frames(media, size, 1)
+        conversion[label] = measure_conversion(picture, samples=samples, warmup=warmup)
+    report["decode_thread_conversion_ms"] = conversion
     return report
 
 
@@ -818,20 +882,26 @@ def run(arguments: argparse.Namespace) -> dict[str, Any]:
         "warmup": arguments.warmup,
     }
     models = ModelSet()
-    report["latency"] = latency_report(
-        media, models, samples=arguments.n, warmup=arguments.warmup
-    )
-    log(f"gallery: {GALLERY_SIZE} embeddings")
-    report["gallery"] = measure_gallery(
-        real_embeddings(media, models), samples=arguments.n, warmup=arguments.warmup
-    )
-    log("threads: 1 vs 2 per model")
-    report["threads"] = measure_threads(
-        samples=max(50, arguments.n // 2), warmup=arguments.warmup
-    )
-    report["threads"]["verdict"] = threads_verdict(report["threads"])
+    parts = set(arguments.parts)
+    if "latency" in parts:
+        report["latency"] = latency_report(
+            media, models, samples=arguments.n, warmup=arguments.warmup
+        )
+    if "gallery" in parts:
+        log(f"gallery: {GALLERY_SIZE} embeddings")
+        report["gallery"] = measure_gallery(
+            real_embeddings(media, models),
+            samples=arguments.n,
+            warmup=arguments.warmup,
+        )
+    if "threads" in parts:
+        log("threads: 1 vs 2 per model")
+        report["threads"] = measure_threads(
+            samples=max(50, arguments.n // 2), warmup=arguments.warmup
+        )
+        report["threads"]["verdict"] = threads_verdict(report["threads"])
     cameras: dict[str, Any] = {}
-    for threads in arguments.camera_threads:
+    for threads in arguments.camera_threads if "cameras" in parts else []:
         shared = models if threads == models.threads else ModelSet(threads=threads)
         by_count: dict[str, Any] = {}
         for count in arguments.cameras:
@@ -842,9 +912,18 @@ def run(arguments: argparse.Namespace) -> dict[str, Any]:
                 )
             )
         cameras[f"threads_{threads}"] = by_count
-    report["cameras"] = cameras
+    if cameras:
+        report["cameras"] = cameras
     report["load_average_after"] = load_average()
     return report
+
+
+def _parts(text: str) -> list[str]:
+    """Read a comma-separated list of parts; refuse unknown ones."""
+    parts = [part for part in text.split(",") if part]
+    if unknown := sorted(set(parts) - set(PARTS)):
+        raise argparse.ArgumentTypeError(f"unknown parts: {', '.join(unknown)}")
+    return parts
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -870,6 +949,12 @@ def main(argv: Sequence[str] | None = None) -> None:
         help="ModelSet threads settings to run the cameras with",
     )
     parser.add_argument("--media", type=Path, default=MEDIA_ROOT)
+    parser.add_argument(
+        "--parts",
+        type=_parts,
+        default=list(PARTS),
+        help=f"what to measure, comma-separated, of {','.join(PARTS)}",
+    )
     arguments = parser.parse_args(argv)
     print(json.dumps(run(arguments), ensure_ascii=False, indent=2))
 

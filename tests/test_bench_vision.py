@@ -26,6 +26,7 @@ from custom_components.smart_community.vision.gallery import (
     DEFAULT_THRESHOLD,
     FaceGallery,
 )
+from custom_components.smart_community.vision.imaging import as_pillow
 from custom_components.smart_community.vision.pipeline import (
     ModelName,
     ModelSet,
@@ -185,6 +186,10 @@ def test_latency_report_on_small_frames(models: ModelSet) -> None:
         assert measured["overhead"]["invoke_ms_total"] > 0
         assert isinstance(measured["target_met"], bool)
         assert report["overhead"][task]["wall_over_invoke"] is not None
+    conversion = report["decode_thread_conversion_ms"][label]
+    assert set(conversion) == {"mjpeg_yuvj420p", "yuv420p_yuv420p"}
+    for timings in conversion.values():
+        assert timings["to_rgb"]["n"] == timings["packed_rgb24"]["n"] == 2
 
 
 def test_face_frames_hold_the_faces_pasted(models: ModelSet) -> None:
@@ -192,6 +197,8 @@ def test_face_frames_hold_the_faces_pasted(models: ModelSet) -> None:
     media = tiny_media()
     frames = bench_vision.face_frames(media, SMALL_FRAME, 3)
     assert [frame.shape for frame in frames] == [(360, 640, 3)] * 3
+    # Laid out as the stream reader hands frames over: Pillow maps them.
+    assert all(as_pillow(frame).readonly for frame in frames)
     found = [len(models.face_detector.detect(frame)) for frame in frames]
     # Frames hold 1, 2 and 3 portraits in turn.
     assert sum(found) >= 3
@@ -234,6 +241,13 @@ async def test_one_camera_is_analysed(socket_enabled: None, models: ModelSet) ->
     assert report["failures"] == 0
     assert report["analysed_fps_total"] > 0
     assert report["process_cpu_percent"] > 0
+
+
+def test_parts_choose_what_is_measured() -> None:
+    """Parts are read from a comma-separated list; unknown ones are refused."""
+    assert bench_vision._parts("latency,cameras") == ["latency", "cameras"]
+    with pytest.raises(SystemExit):
+        bench_vision.main(["--parts", "latency,speed"])
 
 
 def test_scenario_names_each_camera(tmp_path: Path) -> None:

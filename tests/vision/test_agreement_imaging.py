@@ -1,16 +1,21 @@
 """Test frame agreement and the geometry the models depend on."""
 
 import numpy as np
+import numpy.typing as npt
+from PIL import Image
 import pytest
 
+from custom_components.smart_community.vision import imaging
 from custom_components.smart_community.vision.agreement import Agreement
 from custom_components.smart_community.vision.imaging import (
     ImageDecodeError,
+    as_pillow,
     decode_picture,
     encode_jpeg,
     homography,
     invert_affine,
     model_input,
+    rgb_view,
     similarity_transform,
     suppress_overlaps,
     warp_affine,
@@ -163,3 +168,104 @@ def test_pictures_round_trip_and_garbage_is_refused() -> None:
     assert abs(int(decoded.mean()) - 200) <= 2
     with pytest.raises(ImageDecodeError):
         decode_picture(b"\xff\xd8\xff not really")
+
+
+def stream_layout(frame: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
+    """Return a frame as the stream reader hands it over: an RGBX buffer's view."""
+    height, width = frame.shape[:2]
+    rgbx = np.full((height, width, 4), 255, dtype=np.uint8)
+    rgbx[:, :, :3] = frame
+    rgbx.flags.writeable = False
+    return rgb_view(rgbx)
+
+
+@pytest.mark.parametrize(
+    ("height", "width", "size"),
+    [(720, 1280, 640), (720, 1280, 192), (1080, 1920, 640), (100, 60, 40)],
+)
+def test_stream_frames_give_the_same_model_input_as_packed_ones(
+    height: int, width: int, size: int
+) -> None:
+    """Read in place or copied, a frame becomes the same tensor, bit for bit.
+
+    The sizes cover an exact reduction (1280 to 640), a reduction plus a
+    resize (1280 to 192), a factor of three and a tall frame.
+    """
+    rng = np.random.default_rng(height + size)
+    frame = rng.integers(0, 256, (height, width, 3), dtype=np.uint8)
+    view = stream_layout(frame)
+    assert as_pillow(view).mode == "RGB"
+    assert as_pillow(view).readonly
+    settings = {
+        "mean_rgb": (123.0, 117.0, 104.0),
+        "std_rgb": (58.0, 57.0, 1.0),
+        "bgr": True,
+        "fill_rgb": (10.0, 20.0, 30.0),
+    }
+    packed, packed_placement = model_input(frame, size, **settings)
+    packed = packed.copy()
+    wrapped, wrapped_placement = model_input(view, size, **settings)
+    assert wrapped_placement == packed_placement
+    assert np.array_equal(wrapped, packed)
+
+
+def test_exact_reduction_matches_pillows_reducing_resize() -> None:
+    """Box-reducing by a whole factor is what Pillow's resize would have given."""
+    rng = np.random.default_rng(7)
+    frame = rng.integers(0, 256, (720, 1280, 3), dtype=np.uint8)
+    expected = np.asarray(
+        Image.fromarray(frame).resize(
+            (640, 360), Image.Resampling.BILINEAR, reducing_gap=1.0
+        )
+    )
+    tensor, placement = model_input(frame, 640, mean_rgb=(0, 0, 0), std_rgb=(1, 1, 1))
+    top = placement.pad_y
+    assert np.array_equal(tensor[0, top : top + 360], expected.astype(np.float32))
+
+
+def test_stream_frames_warp_and_encode_like_packed_ones() -> None:
+    """Warps cut the same pixels out of a stream frame; JPEGs hold the same picture."""
+    frame = (np.arange(200 * 300 * 3) % 251).astype(np.uint8).reshape(200, 300, 3)
+    view = stream_layout(frame)
+    shifted = np.array([[0.9, 0.1, 120.5], [-0.1, 0.9, 70.25]])
+    warped = warp_affine(view, shifted, 40, 30)
+    assert warped.shape == (30, 40, 3)
+    assert np.array_equal(warped, warp_affine(frame, shifted, 40, 30))
+    assert encode_jpeg(view) == encode_jpeg(frame)
+
+
+def test_other_views_are_copied_not_misread() -> None:
+    """Only the whole RGB view of an RGBX buffer is read in place."""
+    rgbx = (np.arange(8 * 10 * 4) % 251).astype(np.uint8).reshape(8, 10, 4)
+    others = {
+        "last three channels": rgbx[:, :, 1:],
+        "a crop": rgb_view(rgbx)[2:6, 3:9],
+        "reversed channels": rgb_view(rgbx)[:, :, ::-1],
+    }
+    for name, view in others.items():
+        picture = as_pillow(view)
+        assert not picture.readonly, name
+        assert np.array_equal(np.asarray(picture), view), name
+    with pytest.raises(ValueError, match="H x W x 4"):
+        rgb_view(np.zeros((8, 10, 3), dtype=np.uint8))
+
+
+def test_stream_frames_still_read_in_place_where_pillow_maps_only_rgbx(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Without the RGB mapping, the public RGBX one gives the same results."""
+    rng = np.random.default_rng(11)
+    frame = rng.integers(0, 256, (720, 1280, 3), dtype=np.uint8)
+    view = stream_layout(frame)
+    monkeypatch.setattr(imaging, "pillow_core", object())
+    picture = as_pillow(view)
+    assert (picture.mode, picture.readonly) == ("RGBX", 1)
+    for size in (640, 192):
+        packed, _ = model_input(frame, size, mean_rgb=(1, 2, 3), std_rgb=(4, 5, 6))
+        packed = packed.copy()
+        wrapped, _ = model_input(view, size, mean_rgb=(1, 2, 3), std_rgb=(4, 5, 6))
+        assert np.array_equal(wrapped, packed)
+    shifted = np.array([[0.9, 0.1, 120.5], [-0.1, 0.9, 70.25]])
+    warped = warp_affine(view, shifted, 40, 30)
+    assert warped.shape == (30, 40, 3)
+    assert np.array_equal(warped, warp_affine(frame, shifted, 40, 30))

@@ -115,3 +115,13 @@ def test_one_camera_gets_two_threads_per_model_and_more_cameras_one() -> None:
     assert interpreter_threads(1) == 2
     assert interpreter_threads(2) == 1
     assert interpreter_threads(4) == 1
+
+
+def test_outputs_are_the_callers_own() -> None:
+    """A later call leaves the outputs of an earlier one as they were."""
+    detector = ModelRunner(BUNDLED_MODELS / ModelName.FACE_DETECTOR)
+    rng = np.random.default_rng(4)
+    first = detector.run(rng.uniform(-1, 1, (1, 192, 192, 3)).astype(np.float32))
+    kept = [output.copy() for output in first]
+    detector.run(rng.uniform(-1, 1, (1, 192, 192, 3)).astype(np.float32))
+    assert all(np.array_equal(a, b) for a, b in zip(first, kept, strict=True))

@@ -156,7 +156,8 @@ class ModelRunner:
             interpreter.invoke()
             self.invoke_seconds += time.perf_counter() - started
             self.invocations += 1
-            return [interpreter.get_tensor(spec.index).copy() for spec in self.outputs]
+            # get_tensor copies already (LiteRT and tflite-runtime alike).
+            return [interpreter.get_tensor(spec.index) for spec in self.outputs]
 
     def expect(
         self,

@@ -43,6 +43,8 @@ import av.error
 import numpy as np
 import numpy.typing as npt
 
+from .imaging import rgb_view
+
 _LOGGER = logging.getLogger(__name__)
 
 # Decoding errors in a row after which the data is taken to be undecodable
@@ -95,10 +97,12 @@ class StreamStoppedError(Exception):
 class Frame:
     """Hold one decoded frame.
 
-    ``image`` is H x W x 3, uint8, RGB and C-contiguous. It is read-only,
-    because every consumer that takes the same frame gets the same array:
-    copy it to draw on it. ``sequence`` counts the frames a reader decoded,
-    from 1, and keeps increasing across reconnects and file loops.
+    ``image`` is H x W x 3, uint8 and RGB: the RGB view of an RGBX buffer
+    (``imaging.rgb_view``), with pixels four bytes apart, so not
+    C-contiguous. It is read-only, because every consumer that takes the
+    same frame gets the same array: copy it to draw on it. ``sequence``
+    counts the frames a reader decoded, from 1, and keeps increasing across
+    reconnects and file loops.
     ``received_at`` is the ``time.monotonic()`` at which it was decoded (for
     a paced file: at which it came due).
     """
@@ -193,10 +197,16 @@ def _libavformat_major() -> int:
 
 
 def to_rgb(video: av.VideoFrame) -> RgbImage:
-    """Convert a decoded frame to a read-only, C-contiguous RGB array."""
-    image = np.ascontiguousarray(video.to_ndarray(format="rgb24"), dtype=np.uint8)
-    image.flags.writeable = False
-    return image
+    """Convert a decoded frame to a read-only RGB array over an RGBX buffer.
+
+    swscale writes four bytes a pixel as fast as three (about 0.5 ms at
+    1080p either way, ``benchmarks.bench_vision``), and Pillow, which keeps
+    RGB at four bytes a pixel, then reads the frame in place instead of
+    copying 6 MB for each model input (see ``imaging.as_pillow``).
+    """
+    rgbx = np.ascontiguousarray(video.to_ndarray(format="rgba"), dtype=np.uint8)
+    rgbx.flags.writeable = False
+    return rgb_view(rgbx)
 
 
 class _Slot:
