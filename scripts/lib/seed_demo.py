@@ -403,6 +403,24 @@ class HomeAssistantClient:
             raise DemoError(f"{command['type']} failed: {answer}")
         return answer["result"]
 
+    async def confirm_http_config(self) -> bool:
+        """Confirm the HTTP settings taken from the demo's YAML; say if there were any.
+
+        Home Assistant tries HTTP settings from YAML as a pending trial and, unless
+        someone confirms them within five minutes, reverts them and restarts, which
+        would end the demo. The demo listens on loopback only, as its YAML says.
+        """
+        http = await self.websocket({"type": "http/config"})
+        pending = http.get("pending")
+        if (
+            http.get("active_config_type") != "pending"
+            or pending is None
+            or pending.get("error") is not None
+        ):
+            return False
+        await self.websocket({"type": "http/config/promote"})
+        return True
+
     async def subentries(self, entry_id: str) -> list[dict[str, Any]]:
         """List a community's subentries (websocket only in Home Assistant)."""
         return list(
@@ -693,6 +711,10 @@ async def seed(
         client = HomeAssistantClient(session, url)
         await client.wait_until_up(hass_pid)
         await client.onboard_or_login()
+        if await client.confirm_http_config():
+            print(
+                "develop: confirmed the HTTP settings (loopback only)", file=sys.stderr
+            )
         entry_id = await client.community_entry(community_name)
         added = [
             b["name"]
