@@ -77,20 +77,27 @@ async def _phone_devices(
     client: HomeAssistantClient, phones: dict[str, str]
 ) -> dict[str, str]:
     """Wait for the phones' devices to appear; map each phone to its device ID."""
-    async with asyncio.timeout(PHONES_TIMEOUT):
-        while True:
-            devices = await client.websocket({"type": "config/device_registry/list"})
-            by_name = {
-                device["name"]: device["id"]
-                for device in devices
-                if any(ident[0] == MOBILE_APP for ident in device["identifiers"])
-            }
-            if all(name in by_name for name in phones.values()):
-                return {phone: by_name[name] for phone, name in phones.items()}
-            await asyncio.sleep(0.5)
+    try:
+        async with asyncio.timeout(PHONES_TIMEOUT):
+            while True:
+                devices = await client.websocket(
+                    {"type": "config/device_registry/list"}
+                )
+                by_name = {
+                    device["name"]: device["id"]
+                    for device in devices
+                    if any(ident[0] == MOBILE_APP for ident in device["identifiers"])
+                }
+                if all(name in by_name for name in phones.values()):
+                    return {phone: by_name[name] for phone, name in phones.items()}
+                await asyncio.sleep(0.5)
+    except TimeoutError as err:
+        raise EldercareError(
+            f"the phones' devices did not appear within {PHONES_TIMEOUT} s"
+        ) from err
 
 
-async def _render(client: HomeAssistantClient, template: str) -> Any:
+async def _render(client: HomeAssistantClient, template: str) -> str:
     """Render a template in Home Assistant (its answer is text)."""
     async with client.session.post(
         f"{client.url}/api/template",
@@ -136,7 +143,8 @@ async def set_up_eldercare(
     ).strip()
     if not last_activity:
         raise EldercareError(f"{elder['name']} has no Last activity sensor")
-    # A speaker zone's player (the all-zones player's unique ID ends otherwise).
+    # The first speaker zone's player stands for the grid worker's zone (the
+    # all-zones player's unique ID ends otherwise).
     zones = [
         entity["entity_id"]
         for entity in await client.websocket({"type": "config/entity_registry/list"})
