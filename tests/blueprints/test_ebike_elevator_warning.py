@@ -1,7 +1,9 @@
 """Test the e-bike warning blueprint: warn in the elevator, then keep quiet a while."""
 
+import asyncio
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 from typing import Any, Final
 
 from freezegun.api import FrozenDateTimeFactory
@@ -10,6 +12,22 @@ from homeassistant.core import HomeAssistant, ServiceCall
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+from tests.safety_helpers import safety_entity, safety_entry, scenario_with
+from tests.simulator_harness import StartSimulator
+from tests.speech import async_setup_speech
+from tests.test_broadcast import complete, zone_subentry
+from tests.test_recognition import (
+    RECOGNITION_SECONDS,
+    SIM_CAMERA,
+    camera_entity,
+    camera_subentry,
+    media_index,
+    set_up,
+    show,
+    stream_url,
+)
+
+from .community import SPEAKER, ZONE as ZONE_DEVICE
 from .helpers import (
     Phone,
     add_community,
@@ -22,6 +40,7 @@ from .helpers import (
     async_create_automation,
     async_load_blueprint,
     async_set_state,
+    async_settle,
     data_without,
     mock_actions,
 )
@@ -151,3 +170,60 @@ async def test_without_managers_only_the_zone_hears(
     await async_set_state(hass, SENSOR, STATE_ON)
     assert len(elevator.broadcasts) == 1
     assert not elevator.phone.notifications
+
+
+async def test_with_a_real_camera_and_zone_an_ebike_is_warned_off(
+    hass: HomeAssistant, start_simulator: StartSimulator, tmp_path: Path
+) -> None:
+    """Against the simulator: the camera's stream shows an e-bike, the zone hears it.
+
+    The camera serves MJPEG and the integration recognises the e-bike with its
+    LiteRT models; the warning is spoken over RTP to a simulated speaker zone.
+    """
+    ebike = next(
+        item
+        for item in media_index()["objects"]
+        if {"motorcycle", "bicycle"} & set(item["labels"])
+    )
+    camera = {
+        "id": SIM_CAMERA,
+        "kind": "camera",
+        "building": "1",
+        "name": "1号楼 电梯轿厢摄像机",
+        "options": {"scene": "elevator", "fps": 10},
+    }
+    sim = start_simulator(scenario_with(tmp_path, [camera, ZONE_DEVICE]))
+    await show(sim, None)
+    await set_up(
+        hass,
+        safety_entry(
+            zone_subentry(
+                "zone-1", "1号楼 广播分区", sim.device(SPEAKER)["port"], "PCMU"
+            ),
+            camera_subentry(stream_url(sim), "elevator"),
+        ),
+    )
+    await async_setup_speech(hass)
+    phone = add_phone(hass, "Wang Wu Pixel")
+    sensor = camera_entity(hass, "binary_sensor", "ebike")
+    await async_create_automation(
+        hass,
+        BLUEPRINT,
+        {
+            "ebike_sensor": sensor,
+            "zones": [safety_entity(hass, "media_player", "zone-1_player")],
+            "managers": [phone.device_id],
+        },
+    )
+
+    await show(sim, ebike["file"])
+    async with asyncio.timeout(RECOGNITION_SECONDS):
+        while not phone.notifications or not await complete(sim, SPEAKER):
+            await asyncio.sleep(0.1)
+            await async_settle(hass)
+    assert hass.states.get(sensor).state == STATE_ON
+    [push] = phone.notifications
+    assert "电动自行车" in push.data["message"] or "e-bike" in push.data["message"]
+    await hass.services.async_call(
+        "automation", "turn_off", {"entity_id": "all"}, blocking=True
+    )
