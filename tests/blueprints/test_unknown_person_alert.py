@@ -1,12 +1,29 @@
 """Test the unknown person blueprint: alert on N unknown faces within M minutes."""
 
+import asyncio
 from datetime import timedelta
+from pathlib import Path
 from typing import Any, Final
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.const import STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
 import pytest
+
+from custom_components.smart_community.community import cameras
+from tests.simulator_harness import StartSimulator
+from tests.test_recognition import (
+    RECOGNITION_SECONDS,
+    EventLog,
+    camera_entity,
+    camera_entry,
+    camera_scenario,
+    camera_subentry,
+    resident_and_stranger,
+    set_up,
+    show,
+    stream_url,
+)
 
 from .helpers import (
     Phone,
@@ -21,6 +38,7 @@ from .helpers import (
     async_fire_event_entity,
     async_load_blueprint,
     async_set_state,
+    async_settle,
 )
 
 BLUEPRINT: Final = "unknown_person_alert.yaml"
@@ -167,3 +185,48 @@ async def test_threshold_of_one_alerts_at_once(
     await unknown_face(hass, freezer)
     await unknown_face(hass, freezer)
     assert len(phone.notifications) == 2
+
+
+async def test_with_a_real_camera_a_stranger_seen_twice_alerts(
+    hass: HomeAssistant,
+    start_simulator: StartSimulator,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Against the simulated camera: a stranger on its stream twice alerts at two.
+
+    The integration recognises faces on the camera's MJPEG stream with its LiteRT
+    models; an unknown face counts again after a quiet spell, shortened here.
+    """
+    monkeypatch.setattr(cameras, "UNKNOWN_QUIET_SECONDS", 0.5)
+    _resident, stranger = resident_and_stranger()
+    sim = start_simulator(str(camera_scenario(tmp_path, "door")))
+    await show(sim, None)
+    await set_up(hass, camera_entry(camera_subentry(stream_url(sim), "door")))
+    phone = add_phone(hass, "Security Desk iPad")
+    event = camera_entity(hass, "event", "recognition")
+    await async_create_automation(
+        hass,
+        BLUEPRINT,
+        {"recognition_event": event, "unknown_faces": 2, "managers": [phone.device_id]},
+    )
+    log = EventLog(hass)
+    for seen in (1, 2):
+        await show(sim, stranger[0])
+        async with asyncio.timeout(RECOGNITION_SECONDS):
+            while len(log.of("face_unknown")) < seen:
+                await asyncio.sleep(0.1)
+                await async_settle(hass)
+        if seen == 1:
+            assert not phone.notifications
+            await show(sim, None)
+            await asyncio.sleep(1)
+    log.close()
+    await async_settle(hass)
+    [alert] = phone.notifications
+    assert "2 unknown faces" in alert.data["message"]
+    image = camera_entity(hass, "image", "last_match")
+    assert alert.data["data"]["image"] == f"/api/image_proxy/{image}"
+    await hass.services.async_call(
+        "automation", "turn_off", {"entity_id": "all"}, blocking=True
+    )
