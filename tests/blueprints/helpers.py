@@ -1,7 +1,8 @@
 """Install a blueprint, give it the entities it works on, and record what it does.
 
-The eldercare tests and the charger test against a simulated station set the
-integration up for real (see ``community`` and the conftest). The others put its entities in the entity and device registries as the integration
+The eldercare tests, and one test per other blueprint, set the integration up for
+real against simulated devices (see ``community`` and the conftest). The others,
+which cover each blueprint's rules case by case, put its entities in the entity and device registries as the integration
 would register them (under a community entry, on their devices), write their
 states directly, and replace the actions a blueprint calls by recorders. Managers' phones are
 mobile_app devices whose notify actions are recorded the same way.
