@@ -20,7 +20,6 @@ from typing import Any, Final
 
 import aiohttp
 from demo_eldercare import EldercareError, set_up_eldercare
-from PIL import Image
 
 DOMAIN = "smart_community"
 USERNAME = "demo"
@@ -151,12 +150,20 @@ def _is_running(pid: int) -> bool:
 FACES_PER_BUILDING = 2
 
 
-def demo_face_photo(seed: int) -> bytes:
-    """Make a JPEG that stands in for a resident's face photo."""
-    noise = random.Random(seed).randbytes(160 * 160 * 3)
-    buffer = io.BytesIO()
-    Image.frombytes("RGB", (160, 160), noise).save(buffer, "JPEG")
-    return buffer.getvalue()
+MEDIA: Final = Path(__file__).parents[2] / "simulator" / "media"
+
+
+def demo_face_photos() -> list[Path]:
+    """Return one photo per person of the simulator's media, to stand for residents.
+
+    Enrolment checks that a photo shows a face (recognition cameras embed it), so
+    the demo's residents borrow real faces; a camera showing one recognises them.
+    """
+    index = json.loads((MEDIA / "index.json").read_text(encoding="utf-8"))
+    first: dict[str, Path] = {}
+    for face in index["faces"]:
+        first.setdefault(face["identity"], MEDIA / face["file"])
+    return list(first.values())
 
 
 async def enroll_demo_faces(
@@ -170,9 +177,10 @@ async def enroll_demo_faces(
             if len(ids) < FACES_PER_BUILDING:
                 ids.append(row["resident_id"])
     enrolled = [resident_id for ids in chosen.values() for resident_id in ids]
-    for seed, resident_id in enumerate(enrolled):
+    faces = demo_face_photos()
+    for number, resident_id in enumerate(enrolled):
         photo = imports / f"face_{resident_id}.jpg"
-        photo.write_bytes(demo_face_photo(seed))
+        photo.write_bytes(faces[number % len(faces)].read_bytes())
         await client.request(
             "POST",
             f"/api/services/{DOMAIN}/enroll_face",
