@@ -85,29 +85,38 @@ def station_subentry(port: int, **changes: Any) -> ConfigSubentryData:
     )
 
 
+def station_device(**options: Any) -> dict[str, Any]:
+    """Describe the simulated three-port station, which reconnects quickly."""
+    return {
+        "id": SIM_DEVICE,
+        "kind": "charging_station",
+        "building": None,
+        "name": "北区 电动自行车充电棚",
+        "options": {
+            "charge_point_id": CHARGE_POINT_ID,
+            "ports": 3,
+            "vendor": "SimCharge",
+            "model": "EB-3",
+            "meter_interval_seconds": 0,
+            "reconnect_min_seconds": 0.2,
+            "reconnect_max_seconds": 0.5,
+            **options,
+        },
+    }
+
+
 def station_scenario(folder: Path, **options: Any) -> Path:
-    """Write a scenario with one three-port station that reconnects quickly."""
-    return scenario_with(
-        folder,
-        [
-            {
-                "id": SIM_DEVICE,
-                "kind": "charging_station",
-                "building": None,
-                "name": "北区 电动自行车充电棚",
-                "options": {
-                    "charge_point_id": CHARGE_POINT_ID,
-                    "ports": 3,
-                    "vendor": "SimCharge",
-                    "model": "EB-3",
-                    "meter_interval_seconds": 0,
-                    "reconnect_min_seconds": 0.2,
-                    "reconnect_max_seconds": 0.5,
-                    **options,
-                },
-            }
-        ],
+    """Write a scenario with the station alone."""
+    return scenario_with(folder, [station_device(**options)])
+
+
+def add_card_holder(entry: MockConfigEntry) -> None:
+    """Register 王阿姨 of 1-1-101 with the charging card the tests plug in."""
+    registry = entry.runtime_data.registry
+    resident = registry.add_resident(
+        name="王阿姨", household="1-1-101", resident_id="r1"
     )
+    registry.add_card(resident.resident_id, CARD)
 
 
 def entity(
@@ -195,10 +204,7 @@ def charging(
         entry = safety_entry(station_subentry(port, **(subentry_changes or {})))
         entry.add_to_hass(hass)
         assert await hass.config_entries.async_setup(entry.entry_id)
-        resident = entry.runtime_data.registry.add_resident(
-            name="王阿姨", household="1-1-101", resident_id="r1"
-        )
-        entry.runtime_data.registry.add_card(resident.resident_id, CARD)
+        add_card_holder(entry)
         sim = start_simulator(station_scenario(tmp_path, **sim_options))
         await connect(hass, sim, port)
         return entry, sim, port

@@ -7,7 +7,7 @@ import io
 import json
 from pathlib import Path
 import random
-from typing import Any
+from typing import Any, Final
 from unittest.mock import patch
 
 from homeassistant.components.lock.const import LockState
@@ -69,19 +69,21 @@ QUICK = {
 }
 
 
+# Building 1's terminal, quick to answer.
+TERMINAL_DEVICE: Final = {
+    "id": "face-1",
+    "kind": "face_terminal",
+    "building": "1",
+    "name": "1号楼 单元门禁",
+    "options": QUICK,
+}
+
+
 @pytest.fixture
 def terminal_sim(start_simulator: StartSimulator, tmp_path: Path) -> SimulatorProcess:
     """Run one building with one quick face terminal."""
     document = json.loads((SCENARIO_DIR / "minimal.json").read_text(encoding="utf-8"))
-    document["devices"] = [
-        {
-            "id": "face-1",
-            "kind": "face_terminal",
-            "building": "1",
-            "name": "1号楼 单元门禁",
-            "options": QUICK,
-        }
-    ]
+    document["devices"] = [TERMINAL_DEVICE]
     path = tmp_path / "terminal.json"
     path.write_text(json.dumps(document, ensure_ascii=False), encoding="utf-8")
     return start_simulator(path)

@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from aiohttp.test_utils import TestClient
 from homeassistant.components.cover import CoverState
@@ -41,17 +41,20 @@ type ClientFactory = Callable[[], Awaitable[TestClient[Any, Any]]]
 CAMERA_TIMINGS = {"heartbeat_mode": "comet", "heartbeat_seconds": 0.2}
 
 
+ENTRY_CAMERA: Final = {
+    "id": "lpr-in",
+    "kind": "plate_camera",
+    "building": None,
+    "name": "正门 入口",
+    "options": {"serial_number": "SIM-LPR-IN", **CAMERA_TIMINGS},
+}
+
+
 def cameras_scenario(folder: Path) -> Path:
     """Write a scenario with an entry camera (UTF-8) and an exit camera (GBK)."""
     document = json.loads((SCENARIO_DIR / "minimal.json").read_text(encoding="utf-8"))
     document["devices"] = [
-        {
-            "id": "lpr-in",
-            "kind": "plate_camera",
-            "building": None,
-            "name": "正门 入口",
-            "options": {"serial_number": "SIM-LPR-IN", **CAMERA_TIMINGS},
-        },
+        ENTRY_CAMERA,
         {
             "id": "lpr-out",
             "kind": "plate_camera",

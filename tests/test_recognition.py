@@ -108,18 +108,21 @@ def camera_entry(*subentries: ConfigSubentryData) -> MockConfigEntry:
     )
 
 
+def camera_device(scene: str, **options: Any) -> dict[str, Any]:
+    """Describe the simulated camera of building 1, holding a scene."""
+    return {
+        "id": SIM_CAMERA,
+        "kind": "camera",
+        "building": "1",
+        "name": "单元门摄像机",
+        "options": {"scene": scene, "fps": 10, **options},
+    }
+
+
 def camera_scenario(folder: Path, scene: str, **options: Any) -> Path:
     """Write a scenario with one camera that holds an empty scene."""
     scenario = json.loads((SCENARIO_DIR / "minimal.json").read_text("utf-8"))
-    scenario["devices"] = [
-        {
-            "id": SIM_CAMERA,
-            "kind": "camera",
-            "building": "1",
-            "name": "单元门摄像机",
-            "options": {"scene": scene, "fps": 10, **options},
-        }
-    ]
+    scenario["devices"] = [camera_device(scene, **options)]
     path = folder / "camera.json"
     path.write_text(json.dumps(scenario, ensure_ascii=False), "utf-8")
     return path

@@ -742,9 +742,11 @@ async def seed(
             print(f"develop: {note}", file=sys.stderr)
         await client.wait_until_loaded(entry_id)
         await client.connect_fire_panels(scenario)
-        if added:
-            residents = imports / "demo_residents.csv"
+        # Imported once, with the buildings; eldercare reads it on every start.
+        residents = imports / "demo_residents.csv"
+        if added or not residents.exists():
             residents.write_bytes(demo_residents_csv(scenario["buildings"]))
+        if added:
             report = await client.request(
                 "POST",
                 f"/api/services/{DOMAIN}/import_residents?return_response",
@@ -773,9 +775,6 @@ async def seed(
             print(f"develop: {cards} charging cards registered", file=sys.stderr)
         for note in await client.connect_charging_stations(scenario):
             print(f"develop: {note}", file=sys.stderr)
-        residents = imports / "demo_residents.csv"
-        if not residents.exists():
-            residents.write_bytes(demo_residents_csv(scenario["buildings"]))
         try:
             note = await set_up_eldercare(client, entry_id, scenario, residents)
         except EldercareError as err:

@@ -4,7 +4,6 @@ Building 1 has one speaker zone, played by the simulator; text-to-speech is the
 test engine. The persistent notifications Home Assistant shows are recorded.
 """
 
-import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +24,7 @@ from tests.simulator_harness import SimulatorProcess, StartSimulator
 from tests.speech import async_setup_speech
 from tests.test_broadcast import complete, zone_subentry
 
-from .helpers import async_settle
+from .helpers import async_settle_until, async_turn_off_automations
 
 SPEAKER: Final = "speaker-1"
 ZONE: Final = {
@@ -50,10 +49,9 @@ class Community:
 
     async def async_heard(self, hass: HomeAssistant, count: int = 1) -> None:
         """Let broadcasts stream until the zone has heard ``count`` complete ones."""
-        async with asyncio.timeout(BROADCAST_SECONDS):
-            while not await complete(self.simulator, SPEAKER, count):
-                await asyncio.sleep(0.05)
-                await async_settle(hass)
+        await async_settle_until(
+            hass, lambda: complete(self.simulator, SPEAKER, count), BROADCAST_SECONDS
+        )
 
     async def async_announcements(self) -> int:
         """Count the announcements the zone has heard, complete or not."""
@@ -94,7 +92,4 @@ async def community(
         notifications,
     )
     unsubscribe()
-    if hass.services.has_service("automation", "turn_off"):
-        await hass.services.async_call(
-            "automation", "turn_off", {"entity_id": "all"}, blocking=True
-        )
+    await async_turn_off_automations(hass)

@@ -12,7 +12,7 @@ configuration folder of its own to copy its blueprint into.
 """
 
 import asyncio
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -278,6 +278,35 @@ async def async_settle(hass: HomeAssistant) -> None:
         if not hass.loop._ready:  # type: ignore[attr-defined]
             return
     raise AssertionError("the event loop kept busy")
+
+
+async def async_settle_until(
+    hass: HomeAssistant,
+    check: Callable[[], bool | Awaitable[bool]],
+    seconds: float,
+) -> None:
+    """Let Home Assistant and the simulator work until a check holds.
+
+    For tests against simulated devices, whose answers take real time; the
+    check may ask the simulator (a coroutine) or read Home Assistant.
+    """
+    async with asyncio.timeout(seconds):
+        while True:
+            outcome = check()
+            if not isinstance(outcome, bool):
+                outcome = await outcome
+            if outcome:
+                return
+            await asyncio.sleep(0.05)
+            await async_settle(hass)
+
+
+async def async_turn_off_automations(hass: HomeAssistant) -> None:
+    """Turn every automation off, so that no wait or cooldown outlives the test."""
+    if hass.services.has_service("automation", "turn_off"):
+        await hass.services.async_call(
+            "automation", "turn_off", {"entity_id": "all"}, blocking=True
+        )
 
 
 async def async_advance(

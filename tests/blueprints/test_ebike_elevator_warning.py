@@ -1,6 +1,5 @@
 """Test the e-bike warning blueprint: warn in the elevator, then keep quiet a while."""
 
-import asyncio
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -18,7 +17,7 @@ from tests.speech import async_setup_speech
 from tests.test_broadcast import complete, zone_subentry
 from tests.test_recognition import (
     RECOGNITION_SECONDS,
-    SIM_CAMERA,
+    camera_device,
     camera_entity,
     camera_subentry,
     media_index,
@@ -40,7 +39,8 @@ from .helpers import (
     async_create_automation,
     async_load_blueprint,
     async_set_state,
-    async_settle,
+    async_settle_until,
+    async_turn_off_automations,
     data_without,
     mock_actions,
 )
@@ -185,14 +185,9 @@ async def test_with_a_real_camera_and_zone_an_ebike_is_warned_off(
         for item in media_index()["objects"]
         if {"motorcycle", "bicycle"} & set(item["labels"])
     )
-    camera = {
-        "id": SIM_CAMERA,
-        "kind": "camera",
-        "building": "1",
-        "name": "1号楼 电梯轿厢摄像机",
-        "options": {"scene": "elevator", "fps": 10},
-    }
-    sim = start_simulator(scenario_with(tmp_path, [camera, ZONE_DEVICE]))
+    sim = start_simulator(
+        scenario_with(tmp_path, [camera_device("elevator"), ZONE_DEVICE])
+    )
     await show(sim, None)
     await set_up(
         hass,
@@ -217,13 +212,12 @@ async def test_with_a_real_camera_and_zone_an_ebike_is_warned_off(
     )
 
     await show(sim, ebike["file"])
-    async with asyncio.timeout(RECOGNITION_SECONDS):
-        while not phone.notifications or not await complete(sim, SPEAKER):
-            await asyncio.sleep(0.1)
-            await async_settle(hass)
+
+    async def warned() -> bool:
+        return bool(phone.notifications) and await complete(sim, SPEAKER)
+
+    await async_settle_until(hass, warned, RECOGNITION_SECONDS)
     assert hass.states.get(sensor).state == STATE_ON
     [push] = phone.notifications
     assert "电动自行车" in push.data["message"] or "e-bike" in push.data["message"]
-    await hass.services.async_call(
-        "automation", "turn_off", {"entity_id": "all"}, blocking=True
-    )
+    await async_turn_off_automations(hass)

@@ -7,8 +7,6 @@ poll) and a charging station (OCPP 1.6J). The unit tests beside this one cover
 the blueprint's rules with recorded actions; this one shows they reach devices.
 """
 
-import asyncio
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, Final
 
@@ -37,13 +35,14 @@ from tests.speech import async_setup_speech
 from tests.test_broadcast import complete, zone_subentry
 from tests.test_charging import (
     CARD,
-    CHARGE_POINT_ID,
     SIM_DEVICE,
+    add_card_holder,
     connect as connect_station,
     entity as station_entity,
+    station_device,
     station_subentry,
 )
-from tests.test_face_terminal import QUICK, terminal_data, wait_for
+from tests.test_face_terminal import TERMINAL_DEVICE, terminal_data, wait_for
 from tests.test_fire import (
     FIRE_DEVICE,
     all_reported,
@@ -51,51 +50,13 @@ from tests.test_fire import (
     components,
     connect as connect_panel,
 )
-from tests.test_gate_simulator import CAMERA_TIMINGS, ClientFactory
+from tests.test_gate_simulator import ENTRY_CAMERA, ClientFactory
 
 from .community import SPEAKER, ZONE
-from .helpers import add_phone, async_create_automation, async_settle
+from .helpers import add_phone, async_create_automation, async_settle_until
 
 BLUEPRINT: Final = "fire_response.yaml"
-TERMINAL: Final = {
-    "id": "face-1",
-    "kind": "face_terminal",
-    "building": "1",
-    "name": "1号楼 单元门禁",
-    "options": QUICK,
-}
-CAMERA: Final = {
-    "id": "lpr-in",
-    "kind": "plate_camera",
-    "building": None,
-    "name": "正门 入口",
-    "options": {"serial_number": "SIM-LPR-IN", **CAMERA_TIMINGS},
-}
-STATION: Final = {
-    "id": SIM_DEVICE,
-    "kind": "charging_station",
-    "building": None,
-    "name": "北区 电动自行车充电棚",
-    "options": {
-        "charge_point_id": CHARGE_POINT_ID,
-        "ports": 3,
-        "meter_interval_seconds": 0,
-        "reconnect_min_seconds": 0.2,
-        "reconnect_max_seconds": 0.5,
-    },
-}
 DEVICES_SECONDS: Final = 30
-
-
-async def until(hass: HomeAssistant, check: Callable[[], Awaitable[bool]]) -> None:
-    """Let Home Assistant and the simulator work until an async check holds.
-
-    Without hass.async_block_till_done: the broadcast's repeats keep a task busy.
-    """
-    async with asyncio.timeout(DEVICES_SECONDS):
-        while not await check():
-            await asyncio.sleep(0.05)
-            await async_settle(hass)
 
 
 async def test_fire_alarm_reaches_every_device(
@@ -106,7 +67,10 @@ async def test_fire_alarm_reaches_every_device(
 ) -> None:
     """A smoke detector's alarm: broadcast heard, door held open, barrier up, charging cut."""
     sim = start_simulator(
-        scenario_with(tmp_path, [FIRE_DEVICE, ZONE, TERMINAL, CAMERA, STATION])
+        scenario_with(
+            tmp_path,
+            [FIRE_DEVICE, ZONE, TERMINAL_DEVICE, ENTRY_CAMERA, station_device()],
+        )
     )
     fire_port, ocpp_port = free_port(), free_port()
     entry = gate_entry(
@@ -139,11 +103,10 @@ async def test_fire_alarm_reaches_every_device(
     await connect_panel(hass, sim, fire_port)
     found = await components(sim)
     detectors = [c for c in found if c["component_type"] == 40]
-    await until(hass, lambda: all_reported(hass, entry, len(found)))
-    resident = entry.runtime_data.registry.add_resident(
-        name="王阿姨", household="1-1-101", resident_id="r1"
+    await async_settle_until(
+        hass, lambda: all_reported(hass, entry, len(found)), DEVICES_SECONDS
     )
-    entry.runtime_data.registry.add_card(resident.resident_id, CARD)
+    add_card_holder(entry)
     await connect_station(hass, sim, ocpp_port)
     await sim.action(SIM_DEVICE, "plug_in", {"port": 1, "id_tag": CARD})
     charge = station_entity(hass, "switch", "charge", 1)
@@ -184,7 +147,7 @@ async def test_fire_alarm_reaches_every_device(
             and bool(phone.notifications)
         )
 
-    await until(hass, everything_done)
+    await async_settle_until(hass, everything_done, DEVICES_SECONDS)
     assert hass.states.get(lock).state == LockState.UNLOCKED
     [push] = phone.notifications
     assert detector["description"] in push.data["message"]

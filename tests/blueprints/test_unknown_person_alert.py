@@ -39,6 +39,8 @@ from .helpers import (
     async_load_blueprint,
     async_set_state,
     async_settle,
+    async_settle_until,
+    async_turn_off_automations,
 )
 
 BLUEPRINT: Final = "unknown_person_alert.yaml"
@@ -213,10 +215,11 @@ async def test_with_a_real_camera_a_stranger_seen_twice_alerts(
     log = EventLog(hass)
     for seen in (1, 2):
         await show(sim, stranger[0])
-        async with asyncio.timeout(RECOGNITION_SECONDS):
-            while len(log.of("face_unknown")) < seen:
-                await asyncio.sleep(0.1)
-                await async_settle(hass)
+        await async_settle_until(
+            hass,
+            lambda seen=seen: len(log.of("face_unknown")) >= seen,
+            RECOGNITION_SECONDS,
+        )
         if seen == 1:
             assert not phone.notifications
             await show(sim, None)
@@ -227,6 +230,4 @@ async def test_with_a_real_camera_a_stranger_seen_twice_alerts(
     assert "2 unknown faces" in alert.data["message"]
     image = camera_entity(hass, "image", "last_match")
     assert alert.data["data"]["image"] == f"/api/image_proxy/{image}"
-    await hass.services.async_call(
-        "automation", "turn_off", {"entity_id": "all"}, blocking=True
-    )
+    await async_turn_off_automations(hass)

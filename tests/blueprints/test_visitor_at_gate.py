@@ -1,6 +1,5 @@
 """Test the visitor blueprint: ask the guards, open the lane's barrier on "let in"."""
 
-import asyncio
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Final
@@ -29,6 +28,7 @@ from .helpers import (
     async_load_blueprint,
     async_set_state,
     async_settle,
+    async_settle_until,
     mock_actions,
 )
 
@@ -284,8 +284,10 @@ async def test_with_a_real_camera_let_in_fires_the_relay(
     relays = (await sim.snapshot("lpr-in"))["state"]["relay_count"]
 
     await answer(hass, actions_of(guard)["let_in"])
-    async with asyncio.timeout(10):
-        while (await sim.snapshot("lpr-in"))["state"]["relay_count"] == relays:
-            await asyncio.sleep(0.05)
-            await async_settle(hass)
+
+    async def fired() -> bool:
+        state = (await sim.snapshot("lpr-in"))["state"]
+        return bool(state["relay_count"] != relays)
+
+    await async_settle_until(hass, fired, 10)
     assert (await sim.snapshot("lpr-in"))["state"]["relay_count"] == relays + 1
