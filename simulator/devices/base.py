@@ -58,6 +58,26 @@ class SimulatedDevice(ABC):
         self.spec = spec
         self.scenario = scenario
         self.endpoint: PortInfo | None = None
+        self._option_error: ValueError | None = None
+
+    def read_options[Options](
+        self, read: Callable[[], Options], fallback: Callable[[], Options]
+    ) -> Options:
+        """Read the device's options, or the fallback if they are bad.
+
+        A bad option's error waits for ``raise_option_error`` in ``start``, so the
+        community reports it against this device instead of failing to build it.
+        """
+        try:
+            return read()
+        except ValueError as error:
+            self._option_error = error
+            return fallback()
+
+    def raise_option_error(self) -> None:
+        """Raise the error of a bad option, if ``read_options`` met one."""
+        if self._option_error is not None:
+            raise self._option_error
 
     @property
     def id(self) -> str:

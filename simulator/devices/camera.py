@@ -100,13 +100,9 @@ class Camera(SimulatedDevice):
     def __init__(self, spec: DeviceSpec, scenario: Scenario) -> None:
         """Read the options; media is read and the port opened at start."""
         super().__init__(spec, scenario)
-        self._option_error: ValueError | None = None
-        try:
-            self.options = CameraOptions.from_spec(spec, scenario)
-        except ValueError as error:
-            # start() raises it, so the community reports it against this device.
-            self._option_error = error
-            self.options = CameraOptions()
+        self.options = self.read_options(
+            lambda: CameraOptions.from_spec(spec, scenario), CameraOptions
+        )
         self._index: MediaIndex | None = None
         self._background_file: str | None = None
         self.playlist: tuple[MediaItem, ...] = ()
@@ -136,8 +132,7 @@ class Camera(SimulatedDevice):
     @override
     async def start(self, host: str) -> PortInfo:
         """Read the media, encode the empty scene, serve HTTP and start the loop."""
-        if self._option_error is not None:
-            raise self._option_error
+        self.raise_option_error()
         options = self.options
         try:
             self._index = load_index(options.media_root)

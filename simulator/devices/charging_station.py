@@ -180,13 +180,9 @@ class ChargingStation(SimulatedDevice):
     def __init__(self, spec: DeviceSpec, scenario: Scenario) -> None:
         """Read the options and set up the ports; nothing is dialled yet."""
         super().__init__(spec, scenario)
-        self._option_error: ValueError | None = None
-        try:
-            self.options = ChargingStationOptions.from_spec(spec)
-        except ValueError as error:
-            # start() raises it, so the community reports it against this device.
-            self._option_error = error
-            self.options = ChargingStationOptions()
+        self.options = self.read_options(
+            lambda: ChargingStationOptions.from_spec(spec), ChargingStationOptions
+        )
         # Not security: repeatable registers, temperatures and chargers per pile.
         self._random = random.Random(spec.id)  # noqa: S311
         self.ports: dict[int, Port] = {
@@ -227,8 +223,7 @@ class ChargingStation(SimulatedDevice):
     @override
     async def start(self, host: str) -> PortInfo:
         """Start the meters; dial nobody until ``connect``."""
-        if self._option_error is not None:
-            raise self._option_error
+        self.raise_option_error()
         self._advanced_at = time.monotonic()
         self._meter_task = asyncio.create_task(
             self._guarded(self._meter_loop, "meter values"), name=f"{self.id}-meter"

@@ -190,13 +190,9 @@ class FaceTerminal(SimulatedDevice):
     def __init__(self, spec: DeviceSpec, scenario: Scenario) -> None:
         """Read the options and create the terminal's lasting memory."""
         super().__init__(spec, scenario)
-        self._option_error: ValueError | None = None
-        try:
-            self.options = FaceTerminalOptions.from_spec(spec)
-        except ValueError as error:
-            # start() raises it, so the community reports it against this device.
-            self._option_error = error
-            self.options = FaceTerminalOptions()
+        self.options = self.read_options(
+            lambda: FaceTerminalOptions.from_spec(spec), FaceTerminalOptions
+        )
         options = self.options
         self.gate = DigestGate(
             realm=options.model,
@@ -229,8 +225,7 @@ class FaceTerminal(SimulatedDevice):
     @override
     async def start(self, host: str) -> PortInfo:
         """Draw the camera picture and start serving ISAPI on ``host``."""
-        if self._option_error is not None:
-            raise self._option_error
+        self.raise_option_error()
         self._host = host
         self._snapshot_jpeg = make_snapshot(f"{self.id} {self.options.model}")
         await self._serve()

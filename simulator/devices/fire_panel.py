@@ -135,13 +135,9 @@ class FirePanel(SimulatedDevice):
     def __init__(self, spec: DeviceSpec, scenario: Scenario) -> None:
         """Read the options and build the components."""
         super().__init__(spec, scenario)
-        self._option_error: ValueError | None = None
-        try:
-            self.options = FirePanelOptions.from_spec(spec, scenario)
-        except ValueError as error:
-            # start() raises it, so the community reports it against this device.
-            self._option_error = error
-            self.options = FirePanelOptions()
+        self.options = self.read_options(
+            lambda: FirePanelOptions.from_spec(spec, scenario), FirePanelOptions
+        )
         # Copies: the options stay as declared, the components live.
         self.components: dict[int, Component] = {
             component.address: replace(component)
@@ -167,8 +163,7 @@ class FirePanel(SimulatedDevice):
     @override
     async def start(self, host: str) -> PortInfo:
         """Start the drift of readings; dial nobody until ``connect``."""
-        if self._option_error is not None:
-            raise self._option_error
+        self.raise_option_error()
         if self.options.drift_seconds > 0:
             self._drift_task = asyncio.create_task(
                 self._drift_loop(self.options.drift_seconds), name=f"{self.id}-drift"

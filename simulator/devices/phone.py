@@ -120,13 +120,9 @@ class Phone(SimulatedDevice):
     def __init__(self, spec: DeviceSpec, scenario: Scenario) -> None:
         """Read the options; the port, the push token and the client come at start."""
         super().__init__(spec, scenario)
-        self._option_error: ValueError | None = None
-        try:
-            self.options = PhoneOptions.from_spec(spec)
-        except ValueError as error:
-            # start() raises it, so the community reports it against this device.
-            self._option_error = error
-            self.options = PhoneOptions()
+        self.options = self.read_options(
+            lambda: PhoneOptions.from_spec(spec), PhoneOptions
+        )
         self._runner: web.AppRunner | None = None
         self._session: aiohttp.ClientSession | None = None
         self._host = ""
@@ -143,8 +139,7 @@ class Phone(SimulatedDevice):
     @override
     async def start(self, host: str) -> PortInfo:
         """Pick the push token, open the HTTP client and serve ``/push``."""
-        if self._option_error is not None:
-            raise self._option_error
+        self.raise_option_error()
         self._push_token = secrets.token_urlsafe(32)
         self._host = host
         await self._serve()

@@ -103,13 +103,9 @@ class PlateCamera(SimulatedDevice):
     def __init__(self, spec: DeviceSpec, scenario: Scenario) -> None:
         """Read the options and set up the camera's memory."""
         super().__init__(spec, scenario)
-        self._option_error: ValueError | None = None
-        try:
-            self.options = PlateCameraOptions.from_spec(spec)
-        except ValueError as error:
-            # start() raises it, so the community reports it against this device.
-            self._option_error = error
-            self.options = PlateCameraOptions()
+        self.options = self.read_options(
+            lambda: PlateCameraOptions.from_spec(spec), PlateCameraOptions
+        )
         self._session: aiohttp.ClientSession | None = None
         self._connected = True
         # False after a failed exchange; the next success resumes the backlog.
@@ -139,8 +135,7 @@ class PlateCamera(SimulatedDevice):
     @override
     async def start(self, host: str) -> PortInfo:
         """Open the HTTP client and start heartbeats and demo traffic."""
-        if self._option_error is not None:
-            raise self._option_error
+        self.raise_option_error()
         self._session = self._new_session()
         await self._restart_heartbeat()
         if self.options.traffic is not None:

@@ -133,12 +133,9 @@ class PowerMeter(SimulatedDevice):
             base_load_watts=self._default_base_load(),
             initial_energy_kwh=round(self._random.uniform(*_INITIAL_ENERGY_RANGE), 1),
         )
-        self._option_error: ValueError | None = None
-        try:
-            self.options = PowerMeterOptions.from_spec(spec, defaults)
-        except ValueError as error:
-            self._option_error = error
-            self.options = defaults
+        self.options = self.read_options(
+            lambda: PowerMeterOptions.from_spec(spec, defaults), lambda: defaults
+        )
         self.layout = LAYOUTS[self.options.register_map]
         self._model = LoadModel(
             self.options.base_load_watts,
@@ -175,8 +172,7 @@ class PowerMeter(SimulatedDevice):
     @override
     async def start(self, host: str) -> PortInfo:
         """Listen on the spec's port (0 = any free) and start moving the values."""
-        if self._option_error is not None:
-            raise self._option_error
+        self.raise_option_error()
         self._host = host
         await self._listen()
         self._update_task = asyncio.create_task(

@@ -73,12 +73,9 @@ class SpeakerZone(SimulatedDevice):
     def __init__(self, spec: DeviceSpec, scenario: Scenario) -> None:
         """Read the options; a bad option is raised by ``start``."""
         super().__init__(spec, scenario)
-        self._option_error: ValueError | None = None
-        try:
-            self.options = SpeakerZoneOptions.from_spec(spec)
-        except ValueError as error:
-            self._option_error = error
-            self.options = SpeakerZoneOptions()
+        self.options = self.read_options(
+            lambda: SpeakerZoneOptions.from_spec(spec), SpeakerZoneOptions
+        )
         self.law = self.options.law
         self._tracker = AnnouncementTracker(
             spec.id,
@@ -107,8 +104,7 @@ class SpeakerZone(SimulatedDevice):
     @override
     async def start(self, host: str) -> PortInfo:
         """Listen on the spec's port (0 = any free), and in the group if asked."""
-        if self._option_error is not None:
-            raise self._option_error
+        self.raise_option_error()
         loop = asyncio.get_running_loop()
         transport, _ = await loop.create_datagram_endpoint(
             lambda: _ZoneProtocol(self), local_addr=(host, self._port)
