@@ -65,6 +65,33 @@ def test_model_input_maps_points_back_to_the_frame() -> None:
     assert centre == pytest.approx([204.5, 104.5], abs=2)
 
 
+@pytest.mark.parametrize(("height", "width"), [(720, 1280), (1080, 1920)])
+def test_large_reductions_average_samples_over_each_box(
+    height: int, width: int
+) -> None:
+    """A 720p or 1080p frame into 192 px: each pixel is its box's 3 x 3 samples.
+
+    A lit square lands where it was, at its brightness. Noise averages out:
+    one sample per pixel would keep the noise's spread (74 grey levels), nine
+    cut it to a third.
+    """
+    frame = np.zeros((height, width, 3), dtype=np.uint8)
+    frame[300:400, 600:700] = 200
+    tensor, placement = model_input(
+        frame, 192, mean_rgb=(0.0, 0.0, 0.0), std_rgb=(1.0, 1.0, 1.0)
+    )
+    ys, xs = np.nonzero(tensor[0, :, :, 1] > 100)
+    centre = placement.to_frame(np.array([[xs.mean(), ys.mean()]]))[0]
+    assert centre == pytest.approx([649.5, 349.5], abs=width / 192)
+    assert tensor[0, round(ys.mean()), round(xs.mean()), 1] == 200
+    noise = np.random.default_rng(5).integers(0, 256, (height, width, 3), np.uint8)
+    tensor, placement = model_input(
+        noise, 192, mean_rgb=(0.0, 0.0, 0.0), std_rgb=(1.0, 1.0, 1.0)
+    )
+    picture = tensor[0, placement.pad_y : 192 - placement.pad_y]
+    assert float(picture.std()) == pytest.approx(74 / 3, rel=0.15)
+
+
 def test_model_input_normalises_in_the_model_channel_order() -> None:
     """Pixels become (value - mean) / std, BGR when asked; padding is the fill."""
     frame = np.zeros((360, 640, 3), dtype=np.uint8)
@@ -82,6 +109,18 @@ def test_model_input_normalises_in_the_model_channel_order() -> None:
     # The mean colour pads, and normalises to zero, above and below.
     assert not tensor[0, :14].any()
     assert not tensor[0, 50:].any()
+
+
+def test_the_same_sum_for_every_channel_is_looked_up_exactly() -> None:
+    """BlazeFace's (value - 127.5) / 127.5, by table, is the arithmetic's result."""
+    frame = (np.arange(16 * 16 * 3) % 256).astype(np.uint8).reshape(16, 16, 3)
+    tensor, _ = model_input(
+        frame, 16, mean_rgb=(127.5,) * 3, std_rgb=(127.5,) * 3, bgr=True
+    )
+    expected = (frame[:, :, ::-1].astype(np.float32) - np.float32(127.5)) * (
+        1 / np.float32(127.5)
+    )
+    assert np.array_equal(tensor[0], expected)
 
 
 def test_model_input_reuses_one_buffer_per_thread() -> None:
@@ -181,15 +220,21 @@ def stream_layout(frame: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
 
 @pytest.mark.parametrize(
     ("height", "width", "size"),
-    [(720, 1280, 640), (720, 1280, 192), (1080, 1920, 640), (100, 60, 40)],
+    [
+        (720, 1280, 640),
+        (720, 1280, 192),
+        (1080, 1920, 640),
+        (1080, 1920, 192),
+        (100, 60, 40),
+    ],
 )
 def test_stream_frames_give_the_same_model_input_as_packed_ones(
     height: int, width: int, size: int
 ) -> None:
     """Read in place or copied, a frame becomes the same tensor, bit for bit.
 
-    The sizes cover an exact reduction (1280 to 640), a reduction plus a
-    resize (1280 to 192), a factor of three and a tall frame.
+    The sizes cover exact reductions (1280 to 640, 1920 to 640), sampled
+    ones (1280 and 1920 to 192) and a reduction plus a resize (a tall frame).
     """
     rng = np.random.default_rng(height + size)
     frame = rng.integers(0, 256, (height, width, 3), dtype=np.uint8)

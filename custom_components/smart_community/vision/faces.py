@@ -20,6 +20,7 @@ from .imaging import (
     box_iou,
     invert_affine,
     model_input,
+    normalised_bytes,
     similarity_transform,
     warp_affine,
 )
@@ -39,6 +40,9 @@ SCORE_CLIP: Final = 100.0
 EMBEDDER_SIZE: Final = 112
 EMBEDDER_BATCH: Final = 2
 EMBEDDING_SIZE: Final = 192
+# MobileFaceNet takes (pixel - 127.5) / 128.
+EMBEDDER_MEAN: Final = 127.5
+EMBEDDER_SCALE: Final = 1 / 128
 
 # Where eyes, nose tip and mouth centre sit in a 112 x 112 ArcFace crop; the
 # mouth centre is the midpoint of the template's two mouth corners. The first
@@ -177,13 +181,17 @@ class FaceEmbedder:
     def embed(self, crops: Sequence[Pixels]) -> npt.NDArray[np.float32]:
         """Embed aligned crops, two per model call; return (N, 192)."""
         embeddings = np.empty((len(crops), EMBEDDING_SIZE), dtype=np.float32)
+        batch = np.empty(
+            (EMBEDDER_BATCH, EMBEDDER_SIZE, EMBEDDER_SIZE, 3), dtype=np.float32
+        )
         for start in range(0, len(crops), EMBEDDER_BATCH):
             pair = list(crops[start : start + EMBEDDER_BATCH])
             count = len(pair)
             # The model takes exactly two faces; a lone face is sent twice.
             while len(pair) < EMBEDDER_BATCH:
                 pair.append(pair[0])
-            batch = (np.stack(pair).astype(np.float32) - 127.5) / 128.0
+            for slot, crop in enumerate(pair):
+                normalised_bytes(crop, batch[slot], EMBEDDER_MEAN, EMBEDDER_SCALE)
             (output,) = self.runner.run(batch)
             embeddings[start : start + count] = output[:count]
         norms = np.linalg.norm(embeddings, axis=1, keepdims=True)

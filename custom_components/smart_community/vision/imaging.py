@@ -11,6 +11,7 @@ other array is copied as before.
 """
 
 from dataclasses import dataclass
+import functools
 import threading
 from typing import Final
 
@@ -123,10 +124,14 @@ def encode_jpeg(image: Pixels, quality: int = 85) -> bytes:
 def fit(image: Pixels, size: int) -> tuple[Pixels, Letterbox]:
     """Scale a frame to fit a size x size square; say where it goes in the square.
 
-    Pillow first box-reduces by the whole factor, then resizes the small rest
-    bilinearly: five times faster than a bilinear resize of the whole frame,
-    and a box filter does not alias. Where the factor is exact (1080p to 640
-    or 192, 720p to 640) the box reduction is all there is to do.
+    Every output pixel is a box average, which does not alias:
+
+    - A large reduction (a factor of ``SAMPLED_MIN_FACTOR`` or more, as from
+      720p or 1080p into BlazeFace's 192) averages a grid of 3 x 3 samples
+      spread evenly over the pixel's box instead of every pixel in it.
+    - Otherwise Pillow box-reduces by the whole factor and resizes the small
+      rest bilinearly (five times faster than a bilinear resize of the whole
+      frame); an exact factor (1080p or 720p to 640) is the box reduction alone.
     """
     height, width = image.shape[:2]
     scale = size / max(height, width)
@@ -137,6 +142,8 @@ def fit(image: Pixels, size: int) -> tuple[Pixels, Letterbox]:
     )
     if (new_width, new_height) == (width, height):
         return image, placement
+    if min(width / new_width, height / new_height) >= SAMPLED_MIN_FACTOR:
+        return _sampled_reduce(image, new_width, new_height), placement
     picture = as_pillow(image)
     factor = width // new_width
     if factor > 1 and (new_width * factor, new_height * factor) == (width, height):
@@ -148,6 +155,42 @@ def fit(image: Pixels, size: int) -> tuple[Pixels, Letterbox]:
     # An RGBX picture (see _map_rgbx) has a fourth channel, which the view leaves out.
     resized: Pixels = np.asarray(picture)[:, :, :3]
     return resized, placement
+
+
+# Samples per side of an output pixel's box in a large reduction, and the
+# factor from which a reduction is large. Reading every pixel of a 1080p frame
+# to make 192 x 108 took 1.4-2.1 ms; 3 x 3 samples take 0.7 ms. On 500 faces
+# composed into 720p and 1080p frames (12-70 px between the eyes) BlazeFace
+# found 269 faces against 270 reading every pixel, and the embeddings of the
+# faces found were no further from their enrolment photos (0.016 closer on
+# average): a 3 x 3 grid keeps what the detector needs. Two samples per side
+# lost 6 of the 270.
+SAMPLES_PER_SIDE: Final = 3
+SAMPLED_MIN_FACTOR: Final = 2 * SAMPLES_PER_SIDE
+
+
+def _sampled_reduce(image: Pixels, width: int, height: int) -> Pixels:
+    """Average a grid of samples per output pixel into a width x height picture."""
+    frame_height, frame_width = image.shape[:2]
+    rows = _sample_positions(frame_height, height * SAMPLES_PER_SIDE)
+    columns = _sample_positions(frame_width, width * SAMPLES_PER_SIDE)
+    if (rgbx := _rgbx_buffer(image)) is not None:
+        # One 32-bit number a pixel: each gather moves a whole pixel at once.
+        pixels = rgbx.view(np.uint32)[:, :, 0]
+        samples = pixels.take(rows, axis=0).take(columns, axis=1)
+        picture = _map_rgbx(samples.view(np.uint8).reshape(*samples.shape, 4))
+    else:
+        picture = Image.fromarray(image.take(rows, axis=0).take(columns, axis=1))
+    reduced: Pixels = np.asarray(picture.reduce(SAMPLES_PER_SIDE))[:, :, :3]
+    return reduced
+
+
+@functools.cache
+def _sample_positions(length: int, count: int) -> npt.NDArray[np.intp]:
+    """Return the pixel at the centre of each of ``count`` equal cells of a line."""
+    positions = ((np.arange(count) + 0.5) * (length / count)).astype(np.intp)
+    positions.flags.writeable = False
+    return positions
 
 
 def model_input(
@@ -187,15 +230,36 @@ def model_input(
     tensor[0, top : top + height, :left] = padded_row[:left]
     tensor[0, top : top + height, left + width :] = padded_row[left + width :]
     region = tensor[0, top : top + height, left : left + width]
-    # One channel at a time, for the same reason: 0.6 ms instead of 1.7 at
-    # 640 x 360.
     source = resized[:, :, order]
+    if np.all(mean == mean[0]) and np.all(inverse_std == inverse_std[0]):
+        # The same sum for every channel: look each byte up in a table of
+        # its 256 results, one pass (0.05 ms instead of 0.12 at 192 x 108).
+        normalised_bytes(source, region, float(mean[0]), float(inverse_std[0]))
+        return tensor, placement
+    # One channel at a time, for the same reason as the padding: 0.6 ms
+    # instead of 1.7 at 640 x 360.
     for channel in range(3):
         plane = region[:, :, channel]
         np.subtract(source[:, :, channel], mean[channel], out=plane)
         if inverse_std[channel] != 1:
             np.multiply(plane, inverse_std[channel], out=plane)
     return tensor, placement
+
+
+def normalised_bytes(
+    pixels: Pixels, out: npt.NDArray[np.float32], mean: float, inverse_std: float
+) -> None:
+    """Write (pixel - mean) * inverse_std of every byte of ``pixels`` into ``out``."""
+    np.take(_byte_table(mean, inverse_std), pixels, out=out, mode="clip")
+
+
+@functools.cache
+def _byte_table(mean: float, inverse_std: float) -> npt.NDArray[np.float32]:
+    """Return (byte - mean) * inverse_std for the 256 byte values, as float32."""
+    values = np.arange(256, dtype=np.float32)
+    table = (values - np.float32(mean)) * np.float32(inverse_std)
+    table.flags.writeable = False
+    return table
 
 
 _BUFFERS: Final = threading.local()
@@ -256,10 +320,13 @@ def warp_perspective(
         crop = _map_rgbx(rgbx).crop((left, top, right, bottom))
     else:
         crop = Image.fromarray(np.ascontiguousarray(image[top:bottom, left:right]))
+    # Pillow's affine warp is a sixth faster than its perspective one (0.26
+    # against 0.31 ms for a 112 x 112 face), and a face's warp is affine.
+    affine = bool(np.all(matrix[2, :2] == 0))
     warped = crop.transform(
         (width, height),
-        Image.Transform.PERSPECTIVE,
-        tuple(matrix.ravel()[:8]),
+        Image.Transform.AFFINE if affine else Image.Transform.PERSPECTIVE,
+        tuple(matrix.ravel()[: 6 if affine else 8]),
         Image.Resampling.BILINEAR,
     )
     if warped.mode != "RGB":
