@@ -1,5 +1,7 @@
 """Test 1:N matching: threshold, margin, several photos per person, storage."""
 
+import threading
+
 import numpy as np
 import pytest
 
@@ -120,3 +122,39 @@ def test_unreadable_storage_is_refused() -> None:
         FaceGallery.from_storage({"alice": ["not base64!"]})
     with pytest.raises(EmbeddingError):
         FaceGallery.from_storage({"alice": ["AAAA"]})
+
+
+def test_matching_while_enrolment_changes_the_gallery() -> None:
+    """Cameras match in worker threads while enrolment adds and removes people.
+
+    Every match sees one whole index: before the lock, about one match in a
+    thousand mixed an old matrix with a newer owner list and raised.
+    """
+    vectors = np.random.default_rng(3).normal(size=(5000, 192)).astype(np.float32)
+    gallery = FaceGallery()
+    errors: list[Exception] = []
+    stop = threading.Event()
+
+    def match_repeatedly() -> None:
+        number = 0
+        while not stop.is_set():
+            try:
+                gallery.match(vectors[number % len(vectors)])
+            except Exception as err:  # collected for the assertion
+                errors.append(err)
+            number += 1
+
+    workers = [threading.Thread(target=match_repeatedly) for _ in range(2)]
+    for worker in workers:
+        worker.start()
+    try:
+        for number, vector in enumerate(vectors):
+            gallery.add(f"resident-{number % 500}", vector)
+            if number % 3 == 0:
+                gallery.remove(f"resident-{number * 7 % 500}")
+    finally:
+        stop.set()
+        for worker in workers:
+            worker.join()
+    assert errors == []
+    assert len(gallery) == sum(gallery.count(person) for person in gallery.people)

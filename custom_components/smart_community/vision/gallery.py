@@ -10,6 +10,7 @@ anyone else (the margin): a stranger who happens to be nearest to somebody is
 import base64
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+import threading
 from typing import Final
 
 import numpy as np
@@ -55,8 +56,22 @@ def _checked(embedding: npt.ArrayLike) -> Embedding:
     return vector / norm
 
 
+@dataclass(frozen=True, slots=True)
+class _Index:
+    """Every embedding in one matrix, and whose each row is."""
+
+    matrix: npt.NDArray[np.float32]
+    owners: npt.NDArray[np.intp]
+    ids: tuple[str, ...]
+
+
 class FaceGallery:
-    """The enrolled embeddings of a community, searched in one matrix product."""
+    """The enrolled embeddings of a community, searched in one matrix product.
+
+    Enrolment changes it on the event loop while cameras match in worker
+    threads: changes and the building of the index hold a lock, and a match
+    works on one index built whole, never on a mix of two.
+    """
 
     def __init__(
         self, *, threshold: float = DEFAULT_THRESHOLD, margin: float = DEFAULT_MARGIN
@@ -65,87 +80,99 @@ class FaceGallery:
         self.threshold = threshold
         self.margin = margin
         self._people: dict[str, list[Embedding]] = {}
-        self._matrix: npt.NDArray[np.float32] | None = None
-        self._owners: npt.NDArray[np.intp] = np.empty(0, dtype=np.intp)
-        self._ids: list[str] = []
+        self._lock = threading.Lock()
+        self._built: _Index | None = None
 
     def __len__(self) -> int:
         """Count the embeddings."""
-        return sum(len(vectors) for vectors in self._people.values())
+        with self._lock:
+            return sum(len(vectors) for vectors in self._people.values())
 
     @property
     def people(self) -> frozenset[str]:
         """Return who is enrolled."""
-        return frozenset(self._people)
+        with self._lock:
+            return frozenset(self._people)
 
     def count(self, person_id: str) -> int:
         """Count one person's embeddings."""
-        return len(self._people.get(person_id, ()))
+        with self._lock:
+            return len(self._people.get(person_id, ()))
 
     def embeddings_of(self, person_id: str) -> list[Embedding]:
         """Return copies of one person's embeddings."""
-        return [vector.copy() for vector in self._people.get(person_id, ())]
+        with self._lock:
+            return [vector.copy() for vector in self._people.get(person_id, ())]
 
     def add(self, person_id: str, embedding: npt.ArrayLike) -> int:
         """Add a photo's embedding to a person; return how many they have now."""
-        vectors = self._people.setdefault(person_id, [])
-        vectors.append(_checked(embedding))
-        del vectors[:-MAX_EMBEDDINGS_PER_PERSON]
-        self._matrix = None
-        return len(vectors)
+        vector = _checked(embedding)
+        with self._lock:
+            vectors = self._people.setdefault(person_id, [])
+            vectors.append(vector)
+            del vectors[:-MAX_EMBEDDINGS_PER_PERSON]
+            self._built = None
+            return len(vectors)
 
     def replace(self, person_id: str, embeddings: Iterable[npt.ArrayLike]) -> None:
         """Set a person's embeddings, dropping the ones they had."""
         vectors = [_checked(embedding) for embedding in embeddings]
-        if vectors:
-            self._people[person_id] = vectors[-MAX_EMBEDDINGS_PER_PERSON:]
-        else:
-            self._people.pop(person_id, None)
-        self._matrix = None
+        with self._lock:
+            if vectors:
+                self._people[person_id] = vectors[-MAX_EMBEDDINGS_PER_PERSON:]
+            else:
+                self._people.pop(person_id, None)
+            self._built = None
 
     def remove(self, person_id: str) -> bool:
         """Forget a person; say whether they were enrolled."""
-        self._matrix = None
-        return self._people.pop(person_id, None) is not None
+        with self._lock:
+            self._built = None
+            return self._people.pop(person_id, None) is not None
 
     def retain(self, person_ids: Iterable[str]) -> int:
         """Forget everybody not listed; return how many were forgotten."""
         keep = set(person_ids)
-        gone = [person for person in self._people if person not in keep]
-        for person in gone:
-            self.remove(person)
-        return len(gone)
+        with self._lock:
+            gone = [person for person in self._people if person not in keep]
+            for person in gone:
+                del self._people[person]
+            if gone:
+                self._built = None
+            return len(gone)
 
-    def _index(self) -> npt.NDArray[np.float32]:
-        """Build the matrix of all embeddings and whose each row is."""
-        if self._matrix is None:
-            self._ids = list(self._people)
-            rows = [vector for vectors in self._people.values() for vector in vectors]
-            self._owners = np.repeat(
-                np.arange(len(self._ids), dtype=np.intp),
-                [len(vectors) for vectors in self._people.values()],
-            )
-            self._matrix = (
-                np.stack(rows)
-                if rows
-                else np.empty((0, EMBEDDING_SIZE), dtype=np.float32)
-            )
-        return self._matrix
+    def _index(self) -> _Index:
+        """Return the index of all embeddings, building it after a change."""
+        with self._lock:
+            if self._built is None:
+                people = self._people
+                rows = [vector for vectors in people.values() for vector in vectors]
+                self._built = _Index(
+                    matrix=np.stack(rows)
+                    if rows
+                    else np.empty((0, EMBEDDING_SIZE), dtype=np.float32),
+                    owners=np.repeat(
+                        np.arange(len(people), dtype=np.intp),
+                        [len(vectors) for vectors in people.values()],
+                    ),
+                    ids=tuple(people),
+                )
+            return self._built
 
     def match(self, embedding: npt.ArrayLike) -> FaceMatch:
         """Find who a face is, applying the threshold and the margin."""
         vector = _checked(embedding)
-        matrix = self._index()
-        if matrix.shape[0] == 0:
+        index = self._index()
+        if index.matrix.shape[0] == 0:
             return FaceMatch(person_id=None, distance=None)
         # |a - b|^2 = 2 - 2 a.b for unit vectors.
-        squared = np.maximum(2.0 - 2.0 * (matrix @ vector), 0.0)
+        squared = np.maximum(2.0 - 2.0 * (index.matrix @ vector), 0.0)
         best_row = int(np.argmin(squared))
-        best_owner = self._owners[best_row]
+        best_owner = index.owners[best_row]
         distance = float(np.sqrt(squared[best_row]))
-        others = squared[self._owners != best_owner]
+        others = squared[index.owners != best_owner]
         runner_up = float(np.sqrt(others.min())) if others.size else None
-        nearest = self._ids[best_owner]
+        nearest = index.ids[best_owner]
         accepted = distance <= self.threshold and (
             runner_up is None or runner_up - distance >= self.margin
         )
@@ -158,10 +185,13 @@ class FaceGallery:
 
     def to_storage(self) -> dict[str, list[str]]:
         """Serialise: each embedding as base64 of its float32 bytes."""
-        return {
-            person: [base64.b64encode(vector.tobytes()).decode() for vector in vectors]
-            for person, vectors in self._people.items()
-        }
+        with self._lock:
+            return {
+                person: [
+                    base64.b64encode(vector.tobytes()).decode() for vector in vectors
+                ]
+                for person, vectors in self._people.items()
+            }
 
     @classmethod
     def from_storage(
