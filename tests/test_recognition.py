@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Final
 from unittest.mock import patch
 
-from homeassistant.config_entries import ConfigSubentryData
+from homeassistant.config_entries import ConfigSubentry, ConfigSubentryData
 from homeassistant.const import CONF_NAME, STATE_OFF, STATE_ON, STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
@@ -275,6 +275,71 @@ async def test_enrolment_refuses_a_photo_without_a_face(
         )
     assert raised.value.translation_key == "no_face_found"
     assert len(entry.runtime_data.face_gallery) == 0
+
+
+async def test_photos_enrolled_before_any_camera_are_learnt_when_one_is_added(
+    hass: HomeAssistant,
+    start_simulator: StartSimulator,
+    tmp_path: Path,
+    photo_dir: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Faces kept for the terminals are learnt by the first recognising camera.
+
+    One kept photo holds no face: it is named in one warning, and the other
+    resident is still learnt and recognised.
+    """
+    sim = start_simulator(str(camera_scenario(tmp_path, "door")))
+    await show(sim, None)
+    entry = camera_entry()
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    assert entry.runtime_data.recognizer is None
+    resident_photos, _ = resident_and_stranger()
+    resident_id = await add_resident(hass, entry, name="李四", building="1")
+    answer = await call(
+        hass,
+        "enroll_face",
+        entry,
+        resident_id=resident_id,
+        path=str(photo_dir / resident_photos[0]),
+    )
+    assert answer == {"terminals": 0}
+    faceless_id = await add_resident(hass, entry, name="王五", building="1")
+    background = media_index()["backgrounds"][0]["file"]
+    await call(
+        hass,
+        "enroll_face",
+        entry,
+        resident_id=faceless_id,
+        path=str(photo_dir / background),
+    )
+
+    camera = camera_subentry(stream_url(sim), "door")
+    hass.config_entries.async_add_subentry(
+        entry,
+        ConfigSubentry(
+            data=camera["data"],
+            subentry_id=CAMERA_ID,
+            subentry_type=camera["subentry_type"],
+            title=camera["title"],
+            unique_id=camera["unique_id"],
+        ),
+    )
+    await hass.async_block_till_done()
+    gallery = entry.runtime_data.face_gallery
+    await wait_for(hass, lambda: gallery.count(resident_id) == 1, 20)
+    await wait_for(hass, lambda: "enrol a new photo of" in caplog.text, 5)
+    assert gallery.people == {resident_id}
+    assert faceless_id in caplog.text
+    stream = camera_entity(hass, "binary_sensor", "stream")
+    await wait_for(hass, lambda: hass.states.get(stream).state == STATE_ON, 20)
+    log = EventLog(hass)
+    await show(sim, resident_photos[1])
+    recognised = await wait_for_event(hass, log, "face_recognized")
+    assert recognised["resident_id"] == resident_id
+    log.close()
 
 
 async def test_plates_are_read_and_a_registered_one_opens_the_lane(

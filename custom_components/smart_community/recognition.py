@@ -36,8 +36,14 @@ from .const import (
 )
 from .runtime import SmartCommunityConfigEntry
 from .vision.gallery import EmbeddingError, FaceGallery
-from .vision.imaging import decode_picture
-from .vision.pipeline import ModelSet, Recognizer, Task, interpreter_threads
+from .vision.imaging import ImageDecodeError, decode_picture
+from .vision.pipeline import (
+    ModelSet,
+    NoFaceError,
+    Recognizer,
+    Task,
+    interpreter_threads,
+)
 from .vision.runner import ModelLoadError, RuntimeUnavailableError, interpreter_factory
 from .vision.stream import StreamReader, StreamState
 
@@ -199,6 +205,65 @@ async def async_start_recognition(
     community.recognizer = next(
         (recognizer for recognizer in recognizers.values() if recognizer), None
     )
+    if community.recognizer is not None:
+        entry.async_create_background_task(
+            hass,
+            async_learn_stored_faces(hass, community, community.recognizer),
+            f"{DOMAIN} learn stored faces",
+        )
+
+
+async def async_learn_stored_faces(
+    hass: HomeAssistant, community: Community, recognizer: Recognizer
+) -> int:
+    """Learn the kept photos of residents whom recognition does not know yet.
+
+    Photos enrolled while no camera recognised (none set up, or the runtime
+    missing) went to the terminals only. Without this, the first recognising
+    camera would call every one of those residents unknown. Returns how many
+    residents were learnt; photos without a usable face are named in one log
+    line, as those residents need a new photo.
+    """
+    faces = community.faces
+    if faces is None:  # pragma: no cover - the enrolment starts first
+        return 0
+    gallery = community.face_gallery
+    learnt = 0
+    faceless: list[str] = []
+    # A copy: residents may come and go while photos are learnt.
+    unknown = [
+        resident.resident_id
+        for resident in community.registry.residents
+        if not gallery.count(resident.resident_id)
+    ]
+    for resident_id in unknown:
+        picture = await faces.get(resident_id)
+        if picture is None:
+            continue
+        try:
+            image = await hass.async_add_executor_job(decode_picture, picture)
+            embedding = await hass.async_add_executor_job(
+                recognizer.embed_portrait, image
+            )
+        except (ImageDecodeError, NoFaceError) as err:
+            faceless.append(f"{resident_id} ({err})")
+            continue
+        # Enrolled or removed meanwhile: the newer state stands.
+        if gallery.count(resident_id) or resident_id not in community.registry:
+            continue
+        gallery.add(resident_id, embedding)
+        learnt += 1
+    if learnt:
+        LOGGER.info("Recognition learnt the kept face photos of %d residents", learnt)
+        if community.save_gallery is not None:
+            community.save_gallery()
+    if faceless:
+        LOGGER.warning(
+            "Recognition cannot learn %d kept face photos; enrol a new photo of: %s",
+            len(faceless),
+            "; ".join(faceless),
+        )
+    return learnt
 
 
 async def _async_recognizer(
