@@ -178,6 +178,8 @@ class FacePhoto:
     file: Path
     identity: str
     split: str
+    # "photos" (cropped from photos) or "aligned_chips" (pre-aligned face chips).
+    collection: str = "photos"
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,6 +220,7 @@ def load_media(root: Path = MEDIA_ROOT) -> MediaSet:
             file=root / entry["file"],
             identity=str(entry["identity"]),
             split=str(entry.get("split", "tuning")),
+            collection=str(entry.get("set", "photos")),
         )
         for entry in index.get("faces", [])
     )

@@ -42,17 +42,27 @@ def auto_enable_custom_integrations() -> None:
     """Skip Home Assistant: only pure code and the simulator run here."""
 
 
+TINY_PHOTOS_PER_PERSON: Final = 3
+
+
 def tiny_media() -> MediaSet:
-    """Return two identities per face split (most photos first) and three plates."""
+    """Return 3 photos of the person with most per face split and set; 3 plates."""
     if not (MEDIA_ROOT / "index.json").is_file():
         pytest.skip("simulator/media/index.json is not there yet")
     media = bench_vision.load_media(MEDIA_ROOT)
     faces = []
     for split in ("tuning", "holdout"):
-        photos = media.face_split(split)
-        counts = Counter(photo.identity for photo in photos)
-        chosen = {identity for identity, _ in counts.most_common(2)}
-        faces += [photo for photo in photos if photo.identity in chosen]
+        for collection in sorted({photo.collection for photo in media.faces}):
+            photos = [
+                photo
+                for photo in media.face_split(split)
+                if photo.collection == collection
+            ]
+            counts = Counter(photo.identity for photo in photos)
+            chosen = {identity for identity, _ in counts.most_common(1)}
+            faces += [photo for photo in photos if photo.identity in chosen][
+                :TINY_PHOTOS_PER_PERSON
+            ]
     plates = media.plate_split("tuning")[:1] + media.plate_split("holdout")[:2]
     return dataclasses.replace(media, faces=tuple(faces), plates=tuple(plates))
 
@@ -145,6 +155,18 @@ def test_face_accuracy_counts_add_up(models: ModelSet) -> None:
     strangers = sum(open_set["stranger_queries"].values())
     assert strangers == len(media.face_split("tuning"))
     assert len(report["margins_on_tuning"]) == len(accuracy_vision.MARGINS)
+    # Per set: only pairs within the set; every genuine pair is within one set.
+    by_set = report["by_set"]
+    assert set(by_set) == {photo.collection for photo in media.faces}
+    for split in ("tuning", "holdout"):
+        assert (
+            sum(part["pairs"][split]["genuine"] for part in by_set.values())
+            == report["pairs"][split]["genuine"]
+        )
+        for part in by_set.values():
+            embedded = part["faces_embedded"][split]
+            pairs = part["pairs"][split]
+            assert pairs["genuine"] + pairs["impostor"] == comb(embedded, 2)
 
 
 def test_plate_report_counts_and_restores_the_crop_margin(models: ModelSet) -> None:

