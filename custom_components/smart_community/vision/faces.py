@@ -17,10 +17,10 @@ import numpy.typing as npt
 from .imaging import (
     Pixels,
     Points,
-    box_iou,
     invert_affine,
     model_input,
     normalised_bytes,
+    pairwise_iou,
     similarity_transform,
     warp_affine,
 )
@@ -98,6 +98,7 @@ class FaceDetector:
         )
         self.runner = runner
         self.min_score = min_score
+        self._min_logit = float(np.log(min_score / (1.0 - min_score)))
 
     def detect(self, image: Pixels) -> list[FaceDetection]:
         """Find the faces in a frame, best first."""
@@ -107,10 +108,13 @@ class FaceDetector:
         outputs = self.runner.run(tensor)
         regressors = self.runner.output_by_shape(outputs, DETECTOR_VALUES)[0]
         raw_scores = self.runner.output_by_shape(outputs, 1)[0, :, 0]
-        scores = 1.0 / (1.0 + np.exp(-np.clip(raw_scores, -SCORE_CLIP, SCORE_CLIP)))
-        chosen = np.flatnonzero(scores >= self.min_score)
+        # The sigmoid rises: compare raw scores with the minimum's logit, and
+        # take the sigmoid of the few anchors above it only.
+        chosen = np.flatnonzero(raw_scores >= self._min_logit)
         if chosen.size == 0:
             return []
+        clipped = np.clip(raw_scores[chosen], -SCORE_CLIP, SCORE_CLIP)
+        scores = 1.0 / (1.0 + np.exp(-clipped.astype(np.float64)))
         values = regressors[chosen].astype(np.float64) / DETECTOR_SIZE
         anchors = _ANCHORS[chosen]
         centres = values[:, 0:2] + anchors
@@ -118,7 +122,7 @@ class FaceDetector:
         boxes = np.hstack([centres - halves, centres + halves])
         keypoints = values[:, 4:16].reshape(-1, 6, 2) + anchors[:, None, :]
         faces = []
-        for box, keys, score in _weighted_nms(boxes, keypoints, scores[chosen]):
+        for box, keys, score in _weighted_nms(boxes, keypoints, scores):
             corners = placement.to_frame(box.reshape(2, 2) * DETECTOR_SIZE).ravel()
             faces.append(
                 FaceDetection(
@@ -138,12 +142,13 @@ def _weighted_nms(
     BlazeFace fires on several neighbouring anchors per face; averaging them
     (as MediaPipe does) places keypoints better than keeping the best one.
     """
-    order = np.argsort(-scores)
-    remaining = order
+    # Overlaps of every pair at once: one call instead of one per face.
+    overlapping = pairwise_iou(boxes, boxes) > NMS_IOU
+    remaining = np.argsort(-scores)
     merged = []
     while remaining.size:
         best = remaining[0]
-        overlaps = box_iou(boxes[best], boxes[remaining]) > NMS_IOU
+        overlaps = overlapping[best, remaining]
         cluster = remaining[overlaps]
         weights = scores[cluster] / scores[cluster].sum()
         merged.append(

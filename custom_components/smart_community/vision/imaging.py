@@ -12,6 +12,7 @@ other array is copied as before.
 
 from dataclasses import dataclass
 import functools
+import math
 import threading
 from typing import Final
 
@@ -284,6 +285,20 @@ def warp_affine(
     )
 
 
+_FROM_CENTRES: Final = np.array([[1.0, 0.0, -0.5], [0.0, 1.0, -0.5], [0.0, 0.0, 1.0]])
+
+
+@functools.cache
+def _output_corners(width: int, height: int) -> Points:
+    """Return the corner pixels of a width x height output, homogeneous."""
+    corners = np.array(
+        [[0, 0, 1], [width - 1, 0, 1], [width - 1, height - 1, 1], [0, height - 1, 1]],
+        dtype=np.float64,
+    )
+    corners.flags.writeable = False
+    return corners
+
+
 def warp_perspective(
     image: Pixels, output_to_input: Points, width: int, height: int
 ) -> Pixels:
@@ -295,26 +310,25 @@ def warp_perspective(
     in a 1080p frame as in a 720p one.
     """
     frame_height, frame_width = image.shape[:2]
-    corners = np.array(
-        [[0, 0, 1], [width - 1, 0, 1], [width - 1, height - 1, 1], [0, height - 1, 1]],
-        dtype=np.float64,
-    )
-    mapped = corners @ output_to_input.T
+    mapped = _output_corners(width, height) @ output_to_input.T
     if np.any(mapped[:, 2] <= 0):
         raise ValueError("the warp folds the output over the horizon")
     mapped = mapped[:, :2] / mapped[:, 2:]
+    lowest = mapped.min(axis=0)
+    highest = mapped.max(axis=0)
     # Two pixels of margin: bilinear sampling reads the next pixel over.
-    left = max(0, int(np.floor(mapped[:, 0].min())) - 2)
-    top = max(0, int(np.floor(mapped[:, 1].min())) - 2)
-    right = min(frame_width, int(np.ceil(mapped[:, 0].max())) + 3)
-    bottom = min(frame_height, int(np.ceil(mapped[:, 1].max())) + 3)
+    left = max(0, math.floor(lowest[0]) - 2)
+    top = max(0, math.floor(lowest[1]) - 2)
+    right = min(frame_width, math.ceil(highest[0]) + 3)
+    bottom = min(frame_height, math.ceil(highest[1]) + 3)
     if left >= right or top >= bottom:
         return np.zeros((height, width, 3), dtype=np.uint8)
-    # Pillow samples at pixel centres (index + 0.5) in both pictures.
-    to_centres = np.array([[1, 0, 0.5], [0, 1, 0.5], [0, 0, 1]])
-    from_centres = np.array([[1, 0, -0.5], [0, 1, -0.5], [0, 0, 1]])
-    into_crop = np.array([[1, 0, -left], [0, 1, -top], [0, 0, 1]], dtype=np.float64)
-    matrix = to_centres @ into_crop @ output_to_input @ from_centres
+    # Pillow samples at pixel centres (index + 0.5) in both pictures; the
+    # crop starts at (left, top).
+    into_crop_centres = np.array(
+        [[1.0, 0.0, 0.5 - left], [0.0, 1.0, 0.5 - top], [0.0, 0.0, 1.0]]
+    )
+    matrix = into_crop_centres @ output_to_input @ _FROM_CENTRES
     matrix /= matrix[2, 2]
     if (rgbx := _rgbx_buffer(image)) is not None:
         crop = _map_rgbx(rgbx).crop((left, top, right, bottom))
@@ -371,12 +385,6 @@ def homography(source: Points, target: Points) -> Points:
         values.extend([u, v])
     solution = np.linalg.solve(np.array(rows, dtype=np.float64), np.array(values))
     return np.append(solution, 1.0).reshape(3, 3)
-
-
-def box_iou(box: Points, boxes: Points) -> npt.NDArray[np.float64]:
-    """Intersection over union of one (left, top, right, bottom) box with many."""
-    overlaps: npt.NDArray[np.float64] = pairwise_iou(box[None], boxes)[0]
-    return overlaps
 
 
 def pairwise_iou(first: Points, second: Points) -> npt.NDArray[np.float64]:
