@@ -24,6 +24,12 @@ figure (all sets) enrols one photo per holdout identity in a
 other holdout photos (who should be found) and the tuning photos
 (strangers, who should be unknown).
 
+Faces in camera frames: the holdout's real photos, one enrolled per person,
+the others pasted into 720p and 1080p frames of the door scene at 16 to 80
+pixels between the eyes and recognised as a camera would (``analyse``, the
+gallery's default threshold and margin): found, correct, unknown and wrong per
+distance. This is how near a resident must come to be recognised.
+
 Plates: each holdout still goes through ``Recognizer.analyse(..., [PLATES])``
 once; the read with the best confidence is the frame's answer. Reported per
 colour (green plates have 8 characters): exact-text accuracy, detection rate
@@ -44,6 +50,7 @@ import json
 import math
 from pathlib import Path
 import platform
+import random
 import statistics
 from typing import Any, Final
 
@@ -52,10 +59,13 @@ import numpy.typing as npt
 from PIL import Image
 
 from benchmarks.bench_vision import (
+    FRAME_SEED,
     MEDIA_ROOT,
     FacePhoto,
     MediaSet,
     PlatePhoto,
+    as_stream_frame,
+    cover,
     load_average,
     load_media,
     log,
@@ -91,6 +101,10 @@ PLATE_IOU: Final = 0.3
 # Reads listed in the report to show what goes wrong.
 MAX_LISTED_ERRORS: Final = 25
 DISTANCE_DIGITS: Final = 4
+# Pixels between the eyes for faces pasted into camera frames: from a face the
+# pipeline just matches (MIN_EYE_DISTANCE is 20) to one close to the camera.
+EYE_DISTANCES: Final = (16, 20, 24, 28, 32, 40, 48, 64, 80)
+FRAME_SIZES: Final = ((1280, 720), (1920, 1080))
 
 
 # ---- faces ----
@@ -782,6 +796,137 @@ def plate_report(recognizer: Recognizer, media: MediaSet) -> dict[str, Any]:
     return report
 
 
+# ---- faces in camera frames ----
+
+
+@dataclass(slots=True)
+class FrameCounts:
+    """Outcomes of looking for one enrolled person's face in composed frames."""
+
+    queries: int = 0
+    found: int = 0
+    correct: int = 0
+    unknown: int = 0
+    wrong: int = 0
+
+    def as_dict(self) -> dict[str, int | float]:
+        """Return the counts and the recognised share."""
+        return {
+            "queries": self.queries,
+            "found": self.found,
+            "correct": self.correct,
+            "unknown": self.unknown,
+            "wrong": self.wrong,
+            "recognised": round(self.correct / self.queries, 4) if self.queries else 0,
+        }
+
+
+def compose_at_eye_distance(
+    portrait: Image.Image,
+    eye_distance: float,
+    wanted: float,
+    background: Image.Image,
+    rng: random.Random,
+) -> tuple[Pixels, tuple[int, int, int, int]] | None:
+    """Paste a portrait scaled to ``wanted`` px between the eyes; return frame and box.
+
+    None when the scaled portrait does not fit in the frame.
+    """
+    scale = wanted / eye_distance
+    width = max(1, round(portrait.width * scale))
+    height = max(1, round(portrait.height * scale))
+    if width >= background.width or height >= background.height:
+        return None
+    scaled = portrait.resize(
+        (width, height), Image.Resampling.BILINEAR, reducing_gap=2.0
+    )
+    left = rng.randint(0, background.width - width)
+    top = rng.randint(0, background.height - height)
+    frame = background.copy()
+    frame.paste(scaled, (left, top))
+    return as_stream_frame(np.asarray(frame)), (left, top, left + width, top + height)
+
+
+def faces_in_frames(recognizer: Recognizer, media: MediaSet) -> dict[str, Any]:
+    """Recognise enrolled people in 720p and 1080p frames, nearer and farther.
+
+    One photo per holdout person (``photos`` set) is enrolled, with the
+    gallery's default threshold and margin (what a camera uses); each of their
+    other photos is pasted into the door scene so that its eyes are
+    EYE_DISTANCES pixels apart, at a random place, and the frame goes through
+    ``Recognizer.analyse`` as a camera's would. A face found over the pasted
+    photo is ``found``; its match is correct, unknown or wrong. Faces below the
+    pipeline's MIN_EYE_DISTANCE are found but never matched.
+    """
+    holdout = [
+        photo for photo in media.face_split("holdout") if photo.collection == "photos"
+    ]
+    embedded, _ = embed_photos(recognizer, holdout)
+    by_identity: dict[str, list[Embedded]] = defaultdict(list)
+    for item in embedded:
+        by_identity[item.photo.identity].append(item)
+    enrolled = {identity: items[0] for identity, items in by_identity.items()}
+    queries = [item for items in by_identity.values() for item in items[1:]]
+    previous_gallery = recognizer.gallery
+    recognizer.gallery = _gallery(enrolled.values(), DEFAULT_THRESHOLD, DEFAULT_MARGIN)
+    detector = recognizer.models.face_detector
+    background_file = media.backgrounds.get("door") or media.backgrounds.get("general")
+    rng = random.Random(FRAME_SEED)
+    report: dict[str, Any] = {
+        "enrolled_people": len(enrolled),
+        "query_photos": len(queries),
+    }
+    try:
+        for size in FRAME_SIZES:
+            if background_file is not None:
+                with Image.open(background_file) as picture:
+                    background = cover(picture.convert("RGB"), size)
+            else:
+                background = Image.new("RGB", size, (110, 110, 105))
+            counts = {wanted: FrameCounts() for wanted in EYE_DISTANCES}
+            for query in queries:
+                portrait_pixels = read_rgb(query.photo.file)
+                eyes = max(
+                    face.eye_distance for face in detector.detect(portrait_pixels)
+                )
+                portrait = Image.fromarray(portrait_pixels)
+                for wanted, tally in counts.items():
+                    composed = compose_at_eye_distance(
+                        portrait, eyes, wanted, background, rng
+                    )
+                    if composed is None:
+                        continue
+                    frame, (left, top, right, bottom) = composed
+                    tally.queries += 1
+                    analysis = recognizer.analyse(frame, [Task.FACES])
+                    over = [
+                        face
+                        for face in analysis.faces
+                        if left
+                        <= (face.detection.box[0] + face.detection.box[2]) / 2
+                        <= right
+                        and top
+                        <= (face.detection.box[1] + face.detection.box[3]) / 2
+                        <= bottom
+                    ]
+                    if not over:
+                        continue
+                    tally.found += 1
+                    match = over[0].match
+                    if match is None or match.person_id is None:
+                        tally.unknown += 1
+                    elif match.person_id == query.photo.identity:
+                        tally.correct += 1
+                    else:
+                        tally.wrong += 1
+            report[f"{size[0]}x{size[1]}"] = {
+                str(wanted): tally.as_dict() for wanted, tally in counts.items()
+            }
+    finally:
+        recognizer.gallery = previous_gallery
+    return report
+
+
 # ---- main ----
 
 
@@ -794,6 +939,7 @@ def run(media: MediaSet, models: ModelSet | None = None) -> dict[str, Any]:
         "load_average": load_average(),
         "media": str(media.root),
         "faces": face_accuracy(recognizer, media),
+        "faces_in_frames": faces_in_frames(recognizer, media),
         "plates": plate_report(recognizer, media),
     }
 
