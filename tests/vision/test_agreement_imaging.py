@@ -92,24 +92,6 @@ def test_large_reductions_average_samples_over_each_box(
     assert float(picture.std()) == pytest.approx(74 / 3, rel=0.15)
 
 
-@pytest.mark.parametrize("size", [192, 640, 1080])
-def test_a_region_maps_back_to_the_frame(size: int) -> None:
-    """A square of the frame, sampled or reduced, maps its points back to the frame."""
-    frame = np.zeros((1080, 1920, 3), dtype=np.uint8)
-    frame[300:400, 1200:1300] = 200
-    tensor, placement = model_input(
-        frame,
-        size,
-        mean_rgb=(0.0, 0.0, 0.0),
-        std_rgb=(1.0, 1.0, 1.0),
-        region=(840, 0, 1920, 1080),
-    )
-    assert (placement.origin_x, placement.origin_y) == (840, 0)
-    ys, xs = np.nonzero(tensor[0, :, :, 0] > 100)
-    centre = placement.to_frame(np.array([[xs.mean(), ys.mean()]]))[0]
-    assert centre == pytest.approx([1249.5, 349.5], abs=1080 / size)
-
-
 def test_model_input_normalises_in_the_model_channel_order() -> None:
     """Pixels become (value - mean) / std, BGR when asked; padding is the fill."""
     frame = np.zeros((360, 640, 3), dtype=np.uint8)

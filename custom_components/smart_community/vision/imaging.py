@@ -35,18 +35,11 @@ class Letterbox:
     scale: float
     pad_x: int
     pad_y: int
-    # Where the scaled region starts in the frame (a tile's corner).
-    origin_x: int = 0
-    origin_y: int = 0
 
     def to_frame(self, points: Points) -> Points:
         """Map (..., 2) points in the model's input pixels back to frame pixels."""
-        pad = np.array([self.pad_x, self.pad_y], dtype=np.float64)
-        origin = np.array([self.origin_x, self.origin_y], dtype=np.float64)
-        return (points - pad) / self.scale + origin
-
-
-type Region = tuple[int, int, int, int]  # left, top, right, bottom
+        offset = np.array([self.pad_x, self.pad_y], dtype=np.float64)
+        return (points - offset) / self.scale
 
 
 def rgb_view(rgbx: Pixels) -> Pixels:
@@ -129,13 +122,10 @@ def encode_jpeg(image: Pixels, quality: int = 85) -> bytes:
     return buffer.getvalue()
 
 
-def fit(
-    image: Pixels, size: int, region: Region | None = None
-) -> tuple[Pixels, Letterbox]:
-    """Scale a frame (or a region of it) to fit a size x size square.
+def fit(image: Pixels, size: int) -> tuple[Pixels, Letterbox]:
+    """Scale a frame to fit a size x size square; say where it goes in the square.
 
-    Also says where it goes in the square. Every output pixel is a box
-    average, which does not alias:
+    Every output pixel is a box average, which does not alias:
 
     - A large reduction (a factor of ``SAMPLED_MIN_FACTOR`` or more, as from
       720p or 1080p into BlazeFace's 192) averages a grid of 3 x 3 samples
@@ -144,28 +134,18 @@ def fit(
       rest bilinearly (five times faster than a bilinear resize of the whole
       frame); an exact factor (1080p or 720p to 640) is the box reduction alone.
     """
-    left, top, right, bottom = region or (0, 0, image.shape[1], image.shape[0])
-    width, height = right - left, bottom - top
+    height, width = image.shape[:2]
     scale = size / max(height, width)
     new_width = max(1, round(width * scale))
     new_height = max(1, round(height * scale))
     placement = Letterbox(
-        scale=scale,
-        pad_x=(size - new_width) // 2,
-        pad_y=(size - new_height) // 2,
-        origin_x=left,
-        origin_y=top,
+        scale=scale, pad_x=(size - new_width) // 2, pad_y=(size - new_height) // 2
     )
-    if min(width / new_width, height / new_height) >= SAMPLED_MIN_FACTOR:
-        return _sampled_reduce(
-            image, (left, top, right, bottom), new_width, new_height
-        ), placement
-    whole = (width, height) == image.shape[1::-1]
     if (new_width, new_height) == (width, height):
-        return (image if whole else image[top:bottom, left:right]), placement
+        return image, placement
+    if min(width / new_width, height / new_height) >= SAMPLED_MIN_FACTOR:
+        return _sampled_reduce(image, new_width, new_height), placement
     picture = as_pillow(image)
-    if not whole:
-        picture = picture.crop((left, top, right, bottom))
     factor = width // new_width
     if factor > 1 and (new_width * factor, new_height * factor) == (width, height):
         picture = picture.reduce(factor)
@@ -190,11 +170,11 @@ SAMPLES_PER_SIDE: Final = 3
 SAMPLED_MIN_FACTOR: Final = 2 * SAMPLES_PER_SIDE
 
 
-def _sampled_reduce(image: Pixels, region: Region, width: int, height: int) -> Pixels:
+def _sampled_reduce(image: Pixels, width: int, height: int) -> Pixels:
     """Average a grid of samples per output pixel into a width x height picture."""
-    left, top, right, bottom = region
-    rows = _sample_positions(bottom - top, height * SAMPLES_PER_SIDE) + top
-    columns = _sample_positions(right - left, width * SAMPLES_PER_SIDE) + left
+    frame_height, frame_width = image.shape[:2]
+    rows = _sample_positions(frame_height, height * SAMPLES_PER_SIDE)
+    columns = _sample_positions(frame_width, width * SAMPLES_PER_SIDE)
     if (rgbx := _rgbx_buffer(image)) is not None:
         # One 32-bit number a pixel: each gather moves a whole pixel at once.
         pixels = rgbx.view(np.uint32)[:, :, 0]
@@ -222,9 +202,8 @@ def model_input(
     std_rgb: tuple[float, float, float],
     bgr: bool = False,
     fill_rgb: tuple[float, float, float] = (0.0, 0.0, 0.0),
-    region: Region | None = None,
 ) -> tuple[npt.NDArray[np.float32], Letterbox]:
-    """Letterbox a frame (or a region) straight into a (1, size, size, 3) float input.
+    """Letterbox a frame straight into a model's (1, size, size, 3) float input.
 
     Each pixel becomes (value - mean) / std, channels in the model's order; the
     padding is ``fill_rgb`` normalised the same way. Only the picture's part of
@@ -234,7 +213,7 @@ def model_input(
     its next call: hand it to the model (which copies it) before then. A fresh
     5 MB array each frame cost 2 ms of page faults at 640 x 640.
     """
-    resized, placement = fit(image, size, region)
+    resized, placement = fit(image, size)
     order = slice(None, None, -1) if bgr else slice(None)
     mean = np.array(mean_rgb, dtype=np.float32)[order]
     inverse_std = 1 / np.array(std_rgb, dtype=np.float32)[order]
@@ -251,17 +230,17 @@ def model_input(
     tensor[0, top + height :] = padded_row
     tensor[0, top : top + height, :left] = padded_row[:left]
     tensor[0, top : top + height, left + width :] = padded_row[left + width :]
-    picture_part = tensor[0, top : top + height, left : left + width]
+    region = tensor[0, top : top + height, left : left + width]
     source = resized[:, :, order]
     if np.all(mean == mean[0]) and np.all(inverse_std == inverse_std[0]):
         # The same sum for every channel: look each byte up in a table of
         # its 256 results, one pass (0.05 ms instead of 0.12 at 192 x 108).
-        normalised_bytes(source, picture_part, float(mean[0]), float(inverse_std[0]))
+        normalised_bytes(source, region, float(mean[0]), float(inverse_std[0]))
         return tensor, placement
     # One channel at a time, for the same reason as the padding: 0.6 ms
     # instead of 1.7 at 640 x 360.
     for channel in range(3):
-        plane = picture_part[:, :, channel]
+        plane = region[:, :, channel]
         np.subtract(source[:, :, channel], mean[channel], out=plane)
         if inverse_std[channel] != 1:
             np.multiply(plane, inverse_std[channel], out=plane)
