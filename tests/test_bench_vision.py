@@ -169,6 +169,37 @@ def test_face_accuracy_counts_add_up(models: ModelSet) -> None:
             assert pairs["genuine"] + pairs["impostor"] == comb(embedded, 2)
 
 
+def test_faces_in_frames_counts_add_up(models: ModelSet) -> None:
+    """Each holdout photo but the enrolled one is a query at every eye distance.
+
+    Close faces are found; nothing is found that was not pasted; the camera's
+    gallery is put back.
+    """
+    media = tiny_media()
+    recognizer = Recognizer(models, FaceGallery())
+    gallery = recognizer.gallery
+    report = accuracy_vision.faces_in_frames(recognizer, media)
+    assert recognizer.gallery is gallery
+    photos = [
+        photo for photo in media.face_split("holdout") if photo.collection == "photos"
+    ]
+    people = {photo.identity for photo in photos}
+    assert report["enrolled_people"] == len(people)
+    assert report["query_photos"] == len(photos) - len(people)
+    for width, height in accuracy_vision.FRAME_SIZES:
+        by_distance = report[f"{width}x{height}"]
+        assert set(by_distance) == {str(eyes) for eyes in accuracy_vision.EYE_DISTANCES}
+        for counts in by_distance.values():
+            assert counts["queries"] <= report["query_photos"]
+            assert counts["found"] <= counts["queries"]
+            assert (
+                counts["correct"] + counts["unknown"] + counts["wrong"]
+                == counts["found"]
+            )
+        nearest = by_distance[str(max(accuracy_vision.EYE_DISTANCES))]
+        assert nearest["found"] == nearest["queries"] > 0
+
+
 def test_plate_report_counts_and_restores_the_crop_margin(models: ModelSet) -> None:
     """Two holdout plates are tallied clean and degraded; the sweep leaves no trace."""
     media = tiny_media()
