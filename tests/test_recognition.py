@@ -223,6 +223,17 @@ async def wait_for_event(
     return next(event for event in log.of(event_type) if check(event))
 
 
+async def enrol_resident(
+    hass: HomeAssistant, entry: MockConfigEntry, photo: Path
+) -> tuple[str, dict[str, Any] | None]:
+    """Add the resident 李四 of building 1 and enrol a face photo; return the answer."""
+    resident_id = await add_resident(hass, entry, name="李四", building="1")
+    answer = await call(
+        hass, "enroll_face", entry, resident_id=resident_id, path=str(photo)
+    )
+    return resident_id, answer
+
+
 async def test_enrolled_resident_is_recognised_and_a_stranger_is_not(
     hass: HomeAssistant,
     start_simulator: StartSimulator,
@@ -239,13 +250,8 @@ async def test_enrolled_resident_is_recognised_and_a_stranger_is_not(
     assert recognizer is not None
     assert recognizer.models.threads == 2
     resident_photos, stranger_photos = resident_and_stranger()
-    resident_id = await add_resident(hass, entry, name="李四", building="1")
-    answer = await call(
-        hass,
-        "enroll_face",
-        entry,
-        resident_id=resident_id,
-        path=str(photo_dir / resident_photos[0]),
+    resident_id, answer = await enrol_resident(
+        hass, entry, photo_dir / resident_photos[0]
     )
     assert answer == {"terminals": 0, "recognition_photos": 1}
     log = EventLog(hass)
@@ -312,13 +318,8 @@ async def test_photos_enrolled_before_any_camera_are_learnt_when_one_is_added(
     await hass.async_block_till_done()
     assert entry.runtime_data.recognizer is None
     resident_photos, _ = resident_and_stranger()
-    resident_id = await add_resident(hass, entry, name="李四", building="1")
-    answer = await call(
-        hass,
-        "enroll_face",
-        entry,
-        resident_id=resident_id,
-        path=str(photo_dir / resident_photos[0]),
+    resident_id, answer = await enrol_resident(
+        hass, entry, photo_dir / resident_photos[0]
     )
     assert answer == {"terminals": 0}
     faceless_id = await add_resident(hass, entry, name="王五", building="1")
