@@ -28,7 +28,9 @@ Faces in camera frames: the holdout's real photos, one enrolled per person,
 the others pasted into 720p and 1080p frames of the door scene at 16 to 80
 pixels between the eyes and recognised as a camera would (``analyse``, the
 gallery's default threshold and margin): found, correct, unknown and wrong per
-distance. This is how near a resident must come to be recognised.
+distance, searching the whole frame and with the camera option "distant
+faces" (also squares of the frame), on the same frames. This is how near a
+resident must come to be recognised.
 
 Plates: each holdout still goes through ``Recognizer.analyse(..., [PLATES])``
 once; the read with the best confidence is the frame's answer. Reported per
@@ -79,6 +81,7 @@ from custom_components.smart_community.vision.gallery import (
 )
 from custom_components.smart_community.vision.imaging import Pixels
 from custom_components.smart_community.vision.pipeline import (
+    Analysis,
     ModelSet,
     NoFaceError,
     Recognizer,
@@ -105,6 +108,9 @@ DISTANCE_DIGITS: Final = 4
 # pipeline just matches (MIN_EYE_DISTANCE is 20) to one close to the camera.
 EYE_DISTANCES: Final = (16, 20, 24, 28, 32, 40, 48, 64, 80)
 FRAME_SIZES: Final = ((1280, 720), (1920, 1080))
+# How a camera searches a frame for faces: the whole frame, or with the
+# "distant faces" option also its squares.
+SEARCHES: Final = {"whole_frame": False, "distant_faces": True}
 
 
 # ---- faces ----
@@ -847,6 +853,33 @@ def compose_at_eye_distance(
     return as_stream_frame(np.asarray(frame)), (left, top, left + width, top + height)
 
 
+def tally_face(
+    analysis: Analysis,
+    box: tuple[int, int, int, int],
+    identity: str,
+    tally: FrameCounts,
+) -> None:
+    """Count one pasted face: found over its box or not, and whom it matched."""
+    left, top, right, bottom = box
+    tally.queries += 1
+    over = [
+        face
+        for face in analysis.faces
+        if left <= (face.detection.box[0] + face.detection.box[2]) / 2 <= right
+        and top <= (face.detection.box[1] + face.detection.box[3]) / 2 <= bottom
+    ]
+    if not over:
+        return
+    tally.found += 1
+    match = over[0].match
+    if match is None or match.person_id is None:
+        tally.unknown += 1
+    elif match.person_id == identity:
+        tally.correct += 1
+    else:
+        tally.wrong += 1
+
+
 def faces_in_frames(recognizer: Recognizer, media: MediaSet) -> dict[str, Any]:
     """Recognise enrolled people in 720p and 1080p frames, nearer and farther.
 
@@ -883,44 +916,36 @@ def faces_in_frames(recognizer: Recognizer, media: MediaSet) -> dict[str, Any]:
                     background = cover(picture.convert("RGB"), size)
             else:
                 background = Image.new("RGB", size, (110, 110, 105))
-            counts = {wanted: FrameCounts() for wanted in EYE_DISTANCES}
+            counts = {
+                option: {wanted: FrameCounts() for wanted in EYE_DISTANCES}
+                for option in SEARCHES
+            }
             for query in queries:
                 portrait_pixels = read_rgb(query.photo.file)
                 eyes = max(
                     face.eye_distance for face in detector.detect(portrait_pixels)
                 )
                 portrait = Image.fromarray(portrait_pixels)
-                for wanted, tally in counts.items():
+                for wanted in EYE_DISTANCES:
                     composed = compose_at_eye_distance(
                         portrait, eyes, wanted, background, rng
                     )
                     if composed is None:
                         continue
-                    frame, (left, top, right, bottom) = composed
-                    tally.queries += 1
-                    analysis = recognizer.analyse(frame, [Task.FACES])
-                    over = [
-                        face
-                        for face in analysis.faces
-                        if left
-                        <= (face.detection.box[0] + face.detection.box[2]) / 2
-                        <= right
-                        and top
-                        <= (face.detection.box[1] + face.detection.box[3]) / 2
-                        <= bottom
-                    ]
-                    if not over:
-                        continue
-                    tally.found += 1
-                    match = over[0].match
-                    if match is None or match.person_id is None:
-                        tally.unknown += 1
-                    elif match.person_id == query.photo.identity:
-                        tally.correct += 1
-                    else:
-                        tally.wrong += 1
+                    frame, box = composed
+                    # The same frame for both searches: a paired comparison.
+                    for option, distant in SEARCHES.items():
+                        analysis = recognizer.analyse(
+                            frame, [Task.FACES], distant_faces=distant
+                        )
+                        tally_face(
+                            analysis, box, query.photo.identity, counts[option][wanted]
+                        )
             report[f"{size[0]}x{size[1]}"] = {
-                str(wanted): tally.as_dict() for wanted, tally in counts.items()
+                option: {
+                    str(wanted): tally.as_dict() for wanted, tally in by_eyes.items()
+                }
+                for option, by_eyes in counts.items()
             }
     finally:
         recognizer.gallery = previous_gallery

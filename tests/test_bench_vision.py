@@ -31,6 +31,7 @@ from custom_components.smart_community.vision.pipeline import (
     ModelName,
     ModelSet,
     Recognizer,
+    Task,
 )
 
 MEDIA_ROOT: Final = bench_vision.MEDIA_ROOT
@@ -187,17 +188,26 @@ def test_faces_in_frames_counts_add_up(models: ModelSet) -> None:
     assert report["enrolled_people"] == len(people)
     assert report["query_photos"] == len(photos) - len(people)
     for width, height in accuracy_vision.FRAME_SIZES:
-        by_distance = report[f"{width}x{height}"]
-        assert set(by_distance) == {str(eyes) for eyes in accuracy_vision.EYE_DISTANCES}
-        for counts in by_distance.values():
-            assert counts["queries"] <= report["query_photos"]
-            assert counts["found"] <= counts["queries"]
-            assert (
-                counts["correct"] + counts["unknown"] + counts["wrong"]
-                == counts["found"]
-            )
-        nearest = by_distance[str(max(accuracy_vision.EYE_DISTANCES))]
-        assert nearest["found"] == nearest["queries"] > 0
+        searches = report[f"{width}x{height}"]
+        assert set(searches) == set(accuracy_vision.SEARCHES)
+        for by_distance in searches.values():
+            assert set(by_distance) == {
+                str(eyes) for eyes in accuracy_vision.EYE_DISTANCES
+            }
+            for counts in by_distance.values():
+                assert counts["queries"] <= report["query_photos"]
+                assert counts["found"] <= counts["queries"]
+                assert (
+                    counts["correct"] + counts["unknown"] + counts["wrong"]
+                    == counts["found"]
+                )
+            nearest = by_distance[str(max(accuracy_vision.EYE_DISTANCES))]
+            assert nearest["found"] == nearest["queries"] > 0
+        # The same frames for both searches.
+        for eyes in accuracy_vision.EYE_DISTANCES:
+            whole = searches["whole_frame"][str(eyes)]
+            distant = searches["distant_faces"][str(eyes)]
+            assert whole["queries"] == distant["queries"]
 
 
 def test_plate_report_counts_and_restores_the_crop_margin(models: ModelSet) -> None:
@@ -239,6 +249,9 @@ def test_latency_report_on_small_frames(models: ModelSet) -> None:
         assert measured["overhead"]["invoke_ms_total"] > 0
         assert isinstance(measured["target_met"], bool)
         assert report["overhead"][task]["wall_over_invoke"] is not None
+    distant = report["faces_with_distant_faces"][label]
+    assert distant["wall_ms"]["n"] == 2
+    assert set(distant["stages_ms"]) == set(bench_vision.STAGES[Task.FACES])
     conversion = report["decode_thread_conversion_ms"][label]
     assert set(conversion) == {"mjpeg_yuvj420p", "yuv420p_yuv420p"}
     for timings in conversion.values():

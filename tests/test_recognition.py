@@ -34,6 +34,7 @@ from custom_components.smart_community.community.gates import OpenCommand
 from custom_components.smart_community.const import (
     CONF_ANALYSIS_RATE,
     CONF_BUILDING,
+    CONF_DISTANT_FACES,
     CONF_LINK,
     CONF_MODELS_FOLDER,
     CONF_ROLE,
@@ -42,6 +43,7 @@ from custom_components.smart_community.const import (
     SUBENTRY_TYPE_CAMERA,
     SUBENTRY_TYPE_FACE_TERMINAL,
 )
+from custom_components.smart_community.recognition import camera_config
 from simulator.scenario import SCENARIO_DIR
 from tests.simulator_harness import SimulatorProcess, StartSimulator
 
@@ -557,6 +559,17 @@ async def test_camera_flow(
     camera = next(iter(entry.get_subentries_of_type(SUBENTRY_TYPE_CAMERA)))
     assert camera.data[CONF_LINK] == f"lane:{ENTRY_LANE}"
     assert camera.data[CONF_ANALYSIS_RATE] == 2.0
+    # Distant faces are off unless asked for; the camera's watch gets the choice.
+    assert camera.data[CONF_DISTANT_FACES] is False
+    assert camera_config(camera).distant_faces is False
+    assert camera_config(
+        ConfigSubentry(
+            data={**camera.data, CONF_DISTANT_FACES: True},
+            subentry_type=SUBENTRY_TYPE_CAMERA,
+            title=camera.title,
+            unique_id=None,
+        )
+    ).distant_faces
     # The same stream cannot be added twice.
     result = await hass.config_entries.subentries.async_init(
         (entry.entry_id, SUBENTRY_TYPE_CAMERA), context={"source": "user"}
@@ -599,6 +612,7 @@ async def test_diagnostics_hide_stream_credentials(
     diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, entry)
     assert "s3cret-pw" not in json.dumps(diagnostics)
     camera = diagnostics["recognition"]["cameras"][CAMERA_ID]
+    assert camera["distant_faces"] is False
     assert camera["stream_state"] == "streaming"
     assert camera["url"].startswith("http://**@127.0.0.1:")
     assert diagnostics["recognition"]["recognition_available"] is True

@@ -18,6 +18,7 @@ import probatio
 from .community.cameras import CameraRole
 from .const import (
     CONF_ANALYSIS_RATE,
+    CONF_DISTANT_FACES,
     CONF_DOORS,
     CONF_LINK,
     CONF_MODELS_FOLDER,
@@ -164,6 +165,9 @@ class CameraSubentryFlow(ConfigSubentryFlow):
             )
         fields[probatio.Required(CONF_ANALYSIS_RATE, default=DEFAULT_ANALYSIS_RATE)] = (
             RATE
+        )
+        fields[probatio.Required(CONF_DISTANT_FACES, default=False)] = (
+            selector.BooleanSelector()
         )
         fields[probatio.Optional(CONF_MODELS_FOLDER)] = TEXT
         return self.async_show_form(

@@ -95,6 +95,7 @@ CONF_ROLE: Final = "role"
 CONF_LINK: Final = "link"
 CONF_ANALYSIS_RATE: Final = "analysis_rate"
 CONF_MODELS_FOLDER: Final = "models_folder"
+CONF_DISTANT_FACES: Final = "distant_faces"
 DEFAULT_ANALYSIS_RATE: Final = 2.0
 # The recognition runtime; not in the manifest, as it has no musl wheels.
 RECOGNITION_REQUIREMENT: Final = "ai-edge-litert==2.3.0"

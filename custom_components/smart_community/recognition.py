@@ -24,6 +24,7 @@ from .community.community import Community
 from .const import (
     CONF_ANALYSIS_RATE,
     CONF_BUILDING,
+    CONF_DISTANT_FACES,
     CONF_LINK,
     CONF_MODELS_FOLDER,
     CONF_ROLE,
@@ -85,6 +86,7 @@ def camera_config(subentry: ConfigSubentry) -> CameraConfig:
         url=subentry.data[CONF_STREAM_URL],
         role=CameraRole(subentry.data[CONF_ROLE]),
         analysis_rate=float(subentry.data[CONF_ANALYSIS_RATE]),
+        distant_faces=bool(subentry.data.get(CONF_DISTANT_FACES, False)),
         building_id=subentry.data.get(CONF_BUILDING),
         lane_id=lane_id,
         terminal_id=terminal_id,
@@ -403,6 +405,7 @@ def camera_diagnostics(community: Community) -> dict[str, Any]:
                 "url": redact_url(watch.config.url),
                 "role": watch.config.role.value,
                 "analysis_rate": watch.config.analysis_rate,
+                "distant_faces": watch.config.distant_faces,
                 "recognizing": watch.recognizer is not None,
                 "stream_state": watch.reader.state.value,
                 "stream_error": watch.reader.last_error,

@@ -13,6 +13,7 @@ from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from functools import partial
 import logging
 import time
 from typing import Final
@@ -76,6 +77,8 @@ class CameraConfig:
     role: CameraRole
     analysis_rate: float
     building_id: str | None = None
+    # Also look for faces in squares of a wide frame (farther, at more CPU).
+    distant_faces: bool = False
     # The lane whose gate a gate-lane camera drives.
     lane_id: str | None = None
     # The terminal and door a door camera drives.
@@ -179,9 +182,12 @@ class CameraWatch:
                 try:
                     analysis = await loop.run_in_executor(
                         self._executor,
-                        recognizer.analyse,
-                        frame.image,
-                        self.config.tasks,
+                        partial(
+                            recognizer.analyse,
+                            frame.image,
+                            self.config.tasks,
+                            distant_faces=self.config.distant_faces,
+                        ),
                     )
                 except Exception:
                     # A model failing on one frame must not end the watch; the

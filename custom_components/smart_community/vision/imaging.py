@@ -35,11 +35,18 @@ class Letterbox:
     scale: float
     pad_x: int
     pad_y: int
+    # Where the scaled picture starts in the frame (a part of the frame's corner).
+    origin_x: float = 0.0
+    origin_y: float = 0.0
 
     def to_frame(self, points: Points) -> Points:
         """Map (..., 2) points in the model's input pixels back to frame pixels."""
-        offset = np.array([self.pad_x, self.pad_y], dtype=np.float64)
-        return (points - offset) / self.scale
+        pad = np.array([self.pad_x, self.pad_y], dtype=np.float64)
+        origin = np.array([self.origin_x, self.origin_y], dtype=np.float64)
+        return (points - pad) / self.scale + origin
+
+
+type Region = tuple[int, int, int, int]  # left, top, right, bottom
 
 
 def rgb_view(rgbx: Pixels) -> Pixels:
@@ -145,7 +152,9 @@ def fit(image: Pixels, size: int) -> tuple[Pixels, Letterbox]:
     if (new_width, new_height) == (width, height):
         return image, placement
     if min(width / new_width, height / new_height) >= SAMPLED_MIN_FACTOR:
-        return _sampled_reduce(image, new_width, new_height), placement
+        return _sampled_reduce(
+            image, new_width, new_height, SAMPLES_PER_SIDE
+        ), placement
     picture = as_pillow(image)
     factor = width // new_width
     if factor > 1 and (new_width * factor, new_height * factor) == (width, height):
@@ -170,22 +179,42 @@ def fit(image: Pixels, size: int) -> tuple[Pixels, Letterbox]:
 # accuracy report's "faces in frames" follows detection by distance since.)
 SAMPLES_PER_SIDE: Final = 3
 SAMPLED_MIN_FACTOR: Final = 2 * SAMPLES_PER_SIDE
+OVERVIEW_SAMPLED_FACTOR: Final = 3
 
 
-def _sampled_reduce(image: Pixels, width: int, height: int) -> Pixels:
-    """Average a grid of samples per output pixel into a width x height picture."""
+def _sampled_reduce(image: Pixels, width: int, height: int, samples: int) -> Pixels:
+    """Average samples x samples points per output pixel into width x height."""
     frame_height, frame_width = image.shape[:2]
-    rows = _sample_positions(frame_height, height * SAMPLES_PER_SIDE)
-    columns = _sample_positions(frame_width, width * SAMPLES_PER_SIDE)
+    rows = _sample_positions(frame_height, height * samples)
+    columns = _sample_positions(frame_width, width * samples)
     if (rgbx := _rgbx_buffer(image)) is not None:
         # One 32-bit number a pixel: each gather moves a whole pixel at once.
         pixels = rgbx.view(np.uint32)[:, :, 0]
-        samples = pixels.take(rows, axis=0).take(columns, axis=1)
-        picture = _map_rgbx(samples.view(np.uint8).reshape(*samples.shape, 4))
+        taken = pixels.take(rows, axis=0).take(columns, axis=1)
+        picture = _map_rgbx(taken.view(np.uint8).reshape(*taken.shape, 4))
     else:
         picture = Image.fromarray(image.take(rows, axis=0).take(columns, axis=1))
-    reduced: Pixels = np.asarray(picture.reduce(SAMPLES_PER_SIDE))[:, :, :3]
+    reduced: Pixels = np.asarray(picture.reduce(samples))[:, :, :3]
     return reduced
+
+
+def overview(image: Pixels, short_side: int) -> tuple[Pixels, float]:
+    """Reduce a frame so that its short side is ``short_side``; return it and the scale.
+
+    Parts of the overview then go to a model as they are. From a reduction
+    by 4 on (1080p to 192 rows is 5.6, 720p 3.75 reads every pixel), each
+    pixel averages 2 x 2 samples of its box (3 x 3 from 6 on), as ``fit``.
+    """
+    height, width = image.shape[:2]
+    scale = short_side / min(height, width)
+    new_width = max(1, round(width * scale))
+    new_height = max(1, round(height * scale))
+    factor = 1 / scale
+    if factor >= OVERVIEW_SAMPLED_FACTOR:
+        samples = min(SAMPLES_PER_SIDE, max(2, int(factor // 2)))
+        return _sampled_reduce(image, new_width, new_height, samples), scale
+    reduced, _ = fit(image, max(new_width, new_height))
+    return reduced, scale
 
 
 @functools.cache
@@ -216,6 +245,31 @@ def model_input(
     5 MB array each frame cost 2 ms of page faults at 640 x 640.
     """
     resized, placement = fit(image, size)
+    return letterbox_tensor(
+        resized,
+        placement,
+        size,
+        mean_rgb=mean_rgb,
+        std_rgb=std_rgb,
+        bgr=bgr,
+        fill_rgb=fill_rgb,
+    )
+
+
+def letterbox_tensor(
+    resized: Pixels,
+    placement: Letterbox,
+    size: int,
+    *,
+    mean_rgb: tuple[float, float, float],
+    std_rgb: tuple[float, float, float],
+    bgr: bool = False,
+    fill_rgb: tuple[float, float, float] = (0.0, 0.0, 0.0),
+) -> tuple[npt.NDArray[np.float32], Letterbox]:
+    """Normalise a picture already fitted into ``size`` into the model's buffer.
+
+    ``model_input`` is ``fit`` followed by this; see there.
+    """
     order = slice(None, None, -1) if bgr else slice(None)
     mean = np.array(mean_rgb, dtype=np.float32)[order]
     inverse_std = 1 / np.array(std_rgb, dtype=np.float32)[order]

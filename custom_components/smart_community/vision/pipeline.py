@@ -185,14 +185,20 @@ class Recognizer:
         self.models = models
         self.gallery = gallery
 
-    def analyse(self, image: Pixels, tasks: Iterable[Task]) -> Analysis:
-        """Look for what the tasks ask for in one RGB frame."""
+    def analyse(
+        self, image: Pixels, tasks: Iterable[Task], *, distant_faces: bool = False
+    ) -> Analysis:
+        """Look for what the tasks ask for in one RGB frame.
+
+        ``distant_faces`` also looks for faces in squares of a wide frame
+        (``faces.detection_views``): farther faces, for more CPU.
+        """
         height, width = image.shape[:2]
         analysis = Analysis(width=width, height=height)
         clock = _StageClock(analysis.timings_ms)
         wanted = set(tasks)
         if Task.FACES in wanted:
-            self._faces(image, analysis, clock)
+            self._faces(image, analysis, clock, squares=distant_faces)
         if Task.PLATES in wanted:
             self._plates(image, analysis, clock)
         if Task.OBJECTS in wanted:
@@ -201,10 +207,17 @@ class Recognizer:
         analysis.timings_ms["total"] = sum(analysis.timings_ms.values())
         return analysis
 
-    def _faces(self, image: Pixels, analysis: Analysis, clock: _StageClock) -> None:
+    def _faces(
+        self,
+        image: Pixels,
+        analysis: Analysis,
+        clock: _StageClock,
+        *,
+        squares: bool,
+    ) -> None:
         """Detect, align, embed and match faces."""
         with clock("face_detection"):
-            detections = self.models.face_detector.detect(image)
+            detections = self.models.face_detector.detect(image, squares=squares)
         large = [face for face in detections if face.eye_distance >= MIN_EYE_DISTANCE]
         with clock("face_alignment"):
             crops = [align_face(image, face) for face in large]
