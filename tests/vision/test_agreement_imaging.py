@@ -92,6 +92,28 @@ def test_large_reductions_average_samples_over_each_box(
     assert float(picture.std()) == pytest.approx(74 / 3, rel=0.15)
 
 
+@pytest.mark.parametrize(
+    ("width", "height", "shape"),
+    [
+        (1920, 1080, (192, 341, 3)),
+        (1280, 720, (192, 341, 3)),
+        (960, 540, (192, 341, 3)),
+    ],
+)
+def test_an_overview_has_the_asked_short_side(
+    width: int, height: int, shape: tuple[int, int, int]
+) -> None:
+    """Sampled (1080p, 720p) or read whole (960 x 540), a lit square stays put."""
+    frame = np.zeros((height, width, 3), dtype=np.uint8)
+    frame[height // 4 : height // 2, width // 2 : width * 3 // 4] = 200
+    small, scale = imaging.overview(stream_layout(frame), 192)
+    assert small.shape == shape
+    assert scale == pytest.approx(192 / height)
+    ys, xs = np.nonzero(small[:, :, 0] > 100)
+    assert xs.mean() / scale == pytest.approx(width * 5 / 8, abs=1 / scale)
+    assert ys.mean() / scale == pytest.approx(height * 3 / 8, abs=1 / scale)
+
+
 def test_model_input_normalises_in_the_model_channel_order() -> None:
     """Pixels become (value - mean) / std, BGR when asked; padding is the fill."""
     frame = np.zeros((360, 640, 3), dtype=np.uint8)

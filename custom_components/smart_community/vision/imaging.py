@@ -202,8 +202,9 @@ def overview(image: Pixels, short_side: int) -> tuple[Pixels, float]:
     """Reduce a frame so that its short side is ``short_side``; return it and the scale.
 
     Parts of the overview then go to a model as they are. From a reduction
-    by 4 on (1080p to 192 rows is 5.6, 720p 3.75 reads every pixel), each
-    pixel averages 2 x 2 samples of its box (3 x 3 from 6 on), as ``fit``.
+    by 3 on (720p to 192 rows is 3.75, 1080p 5.6), each pixel averages 2 x 2
+    samples of its box (3 x 3 from 6 on, as ``fit``); a smaller reduction
+    reads every pixel.
     """
     height, width = image.shape[:2]
     scale = short_side / min(height, width)
