@@ -1,11 +1,12 @@
 """Faces: BlazeFace full-range detection, alignment, MobileFaceNet embeddings.
 
-BlazeFace finds faces with six keypoints, in the whole frame and, for wide
-camera frames, in squares of it as well (faces farther away). Four of them (both eyes, nose tip,
-mouth centre) map the face onto the 112 x 112 ArcFace template by a similarity
-transform; MobileFaceNet only separates people reliably on faces aligned that
-way (a plain square crop barely does). Embeddings are L2-normalised, so the
-distance between two faces is between 0 and 2.
+BlazeFace finds faces with six keypoints in the whole frame and, where a
+camera asks for distant faces, in squares of a wide frame too. Four of the
+keypoints (both eyes, nose tip, mouth centre) map the face onto the 112 x 112
+ArcFace template by a similarity transform; MobileFaceNet only separates
+people reliably on faces aligned that way (a plain square crop barely does).
+Embeddings are L2-normalised, so the distance between two faces is between 0
+and 2.
 """
 
 from collections.abc import Sequence
@@ -208,7 +209,7 @@ def detection_views(width: int, height: int) -> list[Region]:
 
 
 def detection_inputs(
-    image: Pixels, *, squares: bool = True
+    image: Pixels, *, squares: bool
 ) -> list[tuple[Pixels, Letterbox, Region]]:
     """Fit each view of a frame into the detector's square, with its placement.
 
