@@ -40,6 +40,7 @@ from simulator.devices.base import (
     UnknownActionError,
     register_kind,
 )
+from simulator.devices.http_site import listen
 from simulator.devices.mjpeg.composer import (
     Frame,
     FrameCache,
@@ -339,13 +340,7 @@ class Camera(SimulatedDevice):
             handler_cancellation=True,
             shutdown_timeout=_SHUTDOWN_GRACE,
         )
-        await runner.setup()
-        try:
-            await web.TCPSite(runner, self._host, self._port).start()
-        except BaseException:
-            await runner.cleanup()
-            raise
-        self._port = int(runner.addresses[0][1])
+        self._port = await listen(runner, self._host, self._port)
         self._runner = runner
 
     def _make_auth_gate(self) -> Middleware:

@@ -28,6 +28,7 @@ from simulator.devices.base import (
     UnknownActionError,
     register_kind,
 )
+from simulator.devices.http_site import listen
 from simulator.devices.isapi import events as ev
 from simulator.devices.isapi.digest import AuthOutcome, DigestGate, Verdict
 from simulator.devices.isapi.events import (
@@ -271,13 +272,7 @@ class FaceTerminal(SimulatedDevice):
             handler_cancellation=True,
             shutdown_timeout=_SHUTDOWN_GRACE,
         )
-        await runner.setup()
-        try:
-            await web.TCPSite(runner, self._host, self._port).start()
-        except BaseException:
-            await runner.cleanup()
-            raise
-        self._port = int(runner.addresses[0][1])
+        self._port = await listen(runner, self._host, self._port)
         self._runner = runner
         self._slot_free_at = 0.0
 

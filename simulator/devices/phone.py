@@ -38,6 +38,7 @@ from simulator.devices.base import (
     UnknownActionError,
     register_kind,
 )
+from simulator.devices.http_site import listen
 from simulator.devices.named_options import NamedOptionReader
 from simulator.jsonvalue import JSONObject, JSONValue
 from simulator.kinds import DeviceKind
@@ -177,13 +178,7 @@ class Phone(SimulatedDevice):
         app = web.Application()
         app.router.add_post("/push", self._push)
         runner = web.AppRunner(app, access_log=None)
-        await runner.setup()
-        try:
-            await web.TCPSite(runner, self._host, self._port).start()
-        except BaseException:
-            await runner.cleanup()
-            raise
-        self._port = int(runner.addresses[0][1])
+        self._port = await listen(runner, self._host, self._port)
         self._runner = runner
 
     # --- pushes ----------------------------------------------------------------
