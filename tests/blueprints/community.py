@@ -7,7 +7,7 @@ test engine. The persistent notifications Home Assistant shows are recorded.
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 from homeassistant.components.persistent_notification import (
     Notification,
@@ -19,6 +19,7 @@ from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+from tests.conftest import add_resident, call
 from tests.safety_helpers import safety_entity, safety_entry, scenario_with
 from tests.simulator_harness import SimulatorProcess, StartSimulator
 from tests.speech import async_setup_speech
@@ -52,6 +53,23 @@ class Community:
         await async_settle_until(
             hass, lambda: complete(self.simulator, SPEAKER, count), BROADCAST_SECONDS
         )
+
+    async def async_add_elder(
+        self, hass: HomeAssistant, name: str, **sources: Any
+    ) -> str:
+        """Add a resident who lives alone, link their activity sources; return the ID."""
+        resident_id = await add_resident(
+            hass, self.entry, name=name, tags=["elderly_living_alone"]
+        )
+        await call(
+            hass,
+            "link_activity_sources",
+            self.entry,
+            resident_id=resident_id,
+            **sources,
+        )
+        await hass.async_block_till_done()
+        return resident_id
 
     async def async_announcements(self) -> int:
         """Count the announcements the zone has heard, complete or not."""

@@ -18,7 +18,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.util import dt as dt_util
 import pytest
 
-from tests.conftest import add_resident, call
+from tests.conftest import call
 from tests.test_activity import resident_entity
 
 from .community import Community
@@ -76,18 +76,9 @@ async def grandma(
 ) -> Grandma:
     """Watch 王奶奶, her door linked, quiet after half an hour."""
     hass.states.async_set(DOOR, STATE_OFF, {"device_class": "door"})
-    resident_id = await add_resident(
-        hass, community.entry, name=GRANDMA, tags=["elderly_living_alone"]
+    resident_id = await community.async_add_elder(
+        hass, GRANDMA, entities=[DOOR], inactive_after={"minutes": 30}
     )
-    await call(
-        hass,
-        "link_activity_sources",
-        community.entry,
-        resident_id=resident_id,
-        entities=[DOOR],
-        inactive_after={"minutes": 30},
-    )
-    await hass.async_block_till_done()
     return Grandma(
         community,
         resident_id,

@@ -15,7 +15,6 @@ from homeassistant.setup import async_setup_component
 import pytest
 
 from custom_components.smart_community.protocols.ble import BTHOME_SERVICE_UUID
-from tests.conftest import add_resident, call
 from tests.test_activity import advertise, resident_entity
 
 from .community import Community
@@ -57,17 +56,7 @@ async def setting(
     """Link 王奶奶's BLE button; add a hall button and a panic button of others."""
     assert await async_setup_component(hass, "bluetooth", {})
     await hass.async_block_till_done()
-    resident_id = await add_resident(
-        hass, community.entry, name=GRANDMA, tags=["elderly_living_alone"]
-    )
-    await call(
-        hass,
-        "link_activity_sources",
-        community.entry,
-        resident_id=resident_id,
-        ble_button=BUTTON,
-    )
-    await hass.async_block_till_done()
+    resident_id = await community.async_add_elder(hass, GRANDMA, ble_button=BUTTON)
     # Buttons of other integrations: an event entity and a wired contact.
     hass.states.async_set(
         HALL_BUTTON,
